@@ -1,0 +1,16 @@
+"""The KrakenFlex API: an HTTP client with retries, and one module per endpoint."""
+
+from outages_processor.api._retry import RetryPolicy
+from outages_processor.api.client import KrakenFlexClient
+from outages_processor.api.outages import get_outages, parse_outages
+from outages_processor.api.site_info import get_site_info
+from outages_processor.api.site_outages import post_site_outages
+
+__all__ = [
+    "KrakenFlexClient",
+    "RetryPolicy",
+    "get_outages",
+    "get_site_info",
+    "parse_outages",
+    "post_site_outages",
+]

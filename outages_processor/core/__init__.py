@@ -1,0 +1,1 @@
+"""Pure calculations: filtering outages, business hours, uptime and events. No I/O, no clock."""

@@ -1,0 +1,234 @@
+"""``process_outages``: report site outages; sub-commands for uptime, events and the sandbox.
+
+Each command parses its options, calls one public function of the library, prints, and maps
+errors to exit codes through :mod:`outages_processor.scripts._common`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+from outages_processor._version import __version__
+from outages_processor.scripts import events, sandbox, uptime
+from outages_processor.scripts._common import (
+    EXIT_NEEDS_FIX,
+    EXIT_OK,
+    EXIT_TRANSIENT,
+    EXIT_USAGE,
+    configure_logging,
+    exit_code_for,
+    fail,
+    reported_errors,
+)
+
+if TYPE_CHECKING:
+    from outages_processor.models import SiteResult
+    from outages_processor.settings import Settings
+
+__all__ = ["app", "run"]
+
+app = typer.Typer(
+    name="process_outages",
+    help=(
+        "Report the outages of KrakenFlex sites (the main job), and compute store uptime "
+        "reports and outage events.\n\n"
+        "Example: process_outages --site norwich-pear-tree --sandbox"
+    ),
+    epilog=(
+        "Exit codes: 0 ok; 1 failed, trying again later may help (server, network, rate "
+        "limit); 2 usage; 3 failed, needs a fix (API key, site id, rejected outages, bad "
+        "input)."
+    ),
+    add_completion=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(uptime.app)
+app.add_typer(events.app)
+app.add_typer(sandbox.app)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"process_outages {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+def _parse_since(value: Optional[str]) -> Optional[datetime]:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as err:
+        raise typer.BadParameter(
+            f"{value!r} is not an ISO 8601 timestamp, e.g. 2022-01-01T00:00:00Z"
+        ) from err
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+@app.callback(invoke_without_command=True)
+def main(  # pylint: disable=too-many-arguments,too-many-locals
+    ctx: typer.Context,
+    site: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--site", "-s", metavar="ID", help="Site to report; repeat for several sites."
+        ),
+    ] = None,
+    since: Annotated[
+        Optional[datetime],
+        typer.Option(
+            metavar="ISO8601",
+            parser=_parse_since,
+            help="Report outages that began at or after this instant (no offset = UTC).",
+            show_default="2022-01-01T00:00:00Z",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Select the outages but post nothing.")
+    ] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print one JSON object per site per line on stdout."),
+    ] = False,
+    output: Annotated[
+        Optional[Path],
+        typer.Option(
+            metavar="FILE", dir_okay=False, help="Also write the JSON lines to FILE (atomically)."
+        ),
+    ] = None,
+    base_url: Annotated[
+        Optional[str],
+        typer.Option(
+            metavar="URL", help="API root. [env: KRAKENFLEX_BASE_URL; default: the public API]"
+        ),
+    ] = None,
+    api_key: Annotated[
+        Optional[str],
+        typer.Option(
+            metavar="KEY",
+            help="API key. [env: KRAKENFLEX_API_KEY, or a .env file in this directory]",
+        ),
+    ] = None,
+    timeout: Annotated[
+        Optional[float],
+        typer.Option(metavar="SECONDS", min=0.001, help="Timeout of each request. [default: 10]"),
+    ] = None,
+    retries: Annotated[
+        Optional[int],
+        typer.Option(
+            metavar="N", min=1, help="Attempts per request, the first included. [default: 5]"
+        ),
+    ] = None,
+    use_sandbox: Annotated[
+        bool,
+        typer.Option(
+            "--sandbox",
+            help="Run against an in-process emulator of the API with its bundled data: "
+            "no network, no key needed.",
+        ),
+    ] = False,
+    verbose: Annotated[
+        int,
+        typer.Option(
+            "--verbose", "-v", count=True, help="-v shows progress, -vv debug details."
+        ),
+    ] = 0,
+    _version_flag: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Report the outages of each --site to the KrakenFlex API."""
+    configure_logging(verbose)
+    if ctx.invoked_subcommand is not None:
+        return
+    if not site:
+        typer.echo(ctx.get_usage(), err=True)
+        typer.echo("error: Missing option '--site' (or a command).", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    with reported_errors():
+        from outages_processor.settings import (  # pylint: disable=import-outside-toplevel
+            Settings,
+        )
+        from outages_processor.sites import (  # pylint: disable=import-outside-toplevel
+            process_sites,
+        )
+
+        with _api_settings(use_sandbox, api_key, base_url, timeout, retries) as settings:
+            kwargs = {} if since is None else {"since": since}
+            results = process_sites(site, settings=settings, dry_run=dry_run, **kwargs)
+    _report(results, as_json=as_json, output=output)
+
+
+@contextlib.contextmanager
+def _api_settings(
+    use_sandbox: bool,
+    api_key: Optional[str],
+    base_url: Optional[str],
+    timeout: Optional[float],
+    retries: Optional[int],
+) -> Iterator[Settings]:
+    from outages_processor.settings import Settings  # pylint: disable=import-outside-toplevel
+
+    if not use_sandbox:
+        yield Settings.load(api_key=api_key, base_url=base_url, timeout=timeout, tries=retries)
+        return
+    # pylint: disable-next=import-outside-toplevel
+    from outages_processor.sandbox import SANDBOX_API_KEY, Sandbox
+
+    with Sandbox() as server:
+        yield Settings.load(
+            api_key=SANDBOX_API_KEY,
+            base_url=server.base_url,
+            timeout=timeout,
+            tries=retries,
+            environ={},
+            dotenv_path=None,
+        )
+
+
+def _report(results: list[SiteResult], *, as_json: bool, output: Optional[Path]) -> None:
+    rows = [result.to_dict() for result in results]
+    for result, row in zip(results, rows):
+        if as_json:
+            typer.echo(json.dumps(row))
+        typer.echo(_summary(result), err=True)
+    if output is not None:
+        from outages_processor.storage.report_files import (  # pylint: disable=import-outside-toplevel
+            write_json_lines_atomic,
+        )
+
+        try:
+            write_json_lines_atomic(output, rows)
+        except OSError as err:
+            fail(f"cannot write {output}: {err.strerror or err}; check the path", EXIT_NEEDS_FIX)
+    codes = [exit_code_for(r.error) for r in results if r.error is not None]
+    if codes:
+        raise typer.Exit(EXIT_NEEDS_FIX if EXIT_NEEDS_FIX in codes else EXIT_TRANSIENT)
+
+
+def _summary(result: SiteResult) -> str:
+    if result.error is not None:
+        return f"{result.site_id}: error: {result.error}"
+    count = len(result.outages)
+    noun = "outage" if count == 1 else "outages"
+    if result.posted:
+        return f"{result.site_id}: posted {count} {noun}"
+    if count:
+        return f"{result.site_id}: {count} {noun} selected, not posted (dry run)"
+    return f"{result.site_id}: no outages to report since the cut-off; nothing posted"
+
+
+def run() -> None:
+    """Entry point of the ``process_outages`` console script."""
+    app()

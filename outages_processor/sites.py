@@ -1,0 +1,146 @@
+"""Site outage reporting: fetch every outage, select each site's, post them.
+
+``/outages`` is fetched once per run however many sites are asked for; the sites are then
+handled concurrently (site info, filter, post), each independently of the others.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+
+from outages_processor.api import (
+    KrakenFlexClient,
+    get_outages,
+    get_site_info,
+    post_site_outages,
+)
+from outages_processor.core.filtering import DEFAULT_SINCE, select_site_outages
+from outages_processor.errors import OutagesError
+from outages_processor.models import Outage, SiteResult
+from outages_processor.settings import Settings
+
+__all__ = ["DEFAULT_MAX_WORKERS", "process_site", "process_sites"]
+
+logger = logging.getLogger("outages_processor.sites")
+
+DEFAULT_MAX_WORKERS = 8
+"""Sites handled at once (each needs up to two requests)."""
+
+
+def process_sites(
+    site_ids: Sequence[str],
+    *,
+    client: KrakenFlexClient | None = None,
+    settings: Settings | None = None,
+    since: datetime = DEFAULT_SINCE,
+    dry_run: bool = False,
+    max_workers: int = DEFAULT_MAX_WORKERS,
+) -> list[SiteResult]:
+    """Report the outages of several sites; one site's failure does not stop the others.
+
+    Args:
+        site_ids: the sites; a repeated id is handled once.
+        client: the API client to use; by default one is built from ``settings`` and
+            closed at the end.
+        settings: used when no ``client`` is given; by default :meth:`Settings.load`.
+        since: outages that began before this aware instant are not reported.
+        dry_run: select but do not post.
+        max_workers: sites handled at once.
+
+    Returns:
+        One result per distinct site, in the order asked. A failed site has ``error`` set;
+        if ``GET /outages`` itself fails, every site carries that error.
+
+    Raises:
+        ConfigError: no client was given and the settings are incomplete (no API key).
+        ValueError: ``since`` is naive, a site id is empty, or ``max_workers`` is below 1.
+    """
+    if since.tzinfo is None or since.utcoffset() is None:
+        raise ValueError("since must be timezone-aware (for example 2022-01-01T00:00:00Z)")
+    if max_workers < 1:
+        raise ValueError(f"max_workers must be at least 1, not {max_workers}")
+    unique = list(dict.fromkeys(site_ids))
+    if any(not site_id.strip() for site_id in unique):
+        raise ValueError("a site id must not be empty")
+    if not unique:
+        return []
+    with _client_for(client, settings) as api:
+        try:
+            outages = get_outages(api)
+        except OutagesError as error:
+            return [SiteResult(site_id, error=error) for site_id in unique]
+        logger.info("fetched %d outages", len(outages))
+
+        def one(site_id: str) -> SiteResult:
+            try:
+                return _report_site(api, site_id, outages, since=since, dry_run=dry_run)
+            except OutagesError as error:
+                return SiteResult(site_id, error=error)
+
+        with ThreadPoolExecutor(max_workers=min(max_workers, len(unique))) as pool:
+            return list(pool.map(one, unique))
+
+
+def process_site(
+    site_id: str,
+    *,
+    client: KrakenFlexClient | None = None,
+    settings: Settings | None = None,
+    since: datetime = DEFAULT_SINCE,
+    dry_run: bool = False,
+) -> SiteResult:
+    """Report the outages of one site.
+
+    Args:
+        site_id: the site, for example ``"norwich-pear-tree"``.
+        client: the API client to use; by default one is built from ``settings``.
+        settings: used when no ``client`` is given; by default :meth:`Settings.load`.
+        since: outages that began before this aware instant are not reported.
+        dry_run: select but do not post.
+
+    Returns:
+        The site's result (``error`` is always None: failures raise).
+
+    Raises:
+        OutagesError: any failure (see :mod:`outages_processor.errors`).
+        ValueError: ``since`` is naive.
+    """
+    (result,) = process_sites(
+        [site_id], client=client, settings=settings, since=since, dry_run=dry_run
+    )
+    if result.error is not None:
+        raise result.error
+    return result
+
+
+def _report_site(
+    api: KrakenFlexClient,
+    site_id: str,
+    outages: Sequence[Outage],
+    *,
+    since: datetime,
+    dry_run: bool,
+) -> SiteResult:
+    site = get_site_info(api, site_id)
+    selected = select_site_outages(outages, site, since=since)
+    if not selected or dry_run:
+        logger.info("%s: %d outages selected, not posted", site_id, len(selected))
+        return SiteResult(site_id, selected, posted=False)
+    post_site_outages(api, site_id, selected)
+    logger.info("%s: posted %d outages", site_id, len(selected))
+    return SiteResult(site_id, selected, posted=True)
+
+
+@contextlib.contextmanager
+def _client_for(
+    client: KrakenFlexClient | None, settings: Settings | None
+) -> Iterator[KrakenFlexClient]:
+    if client is not None:
+        yield client
+        return
+    with KrakenFlexClient(settings or Settings.load()) as owned:
+        yield owned

@@ -1,0 +1,1 @@
+"""Tests of outages_processor, mirroring the package."""

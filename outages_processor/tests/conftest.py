@@ -1,0 +1,35 @@
+"""Fixtures shared by the tests."""
+
+from __future__ import annotations
+
+import json
+from importlib.resources import files
+from typing import Any
+
+import pytest
+
+FAKE_KEY = "fake-test-key-0000"
+"""An obviously fake API key: tests assert it never leaks into output."""
+
+BASE_URL = "https://api.test/v1"
+"""A base URL only respx ever answers."""
+
+
+def bundled_json(name: str) -> Any:
+    """Load one of the sandbox's bundled JSON files (recorded public API answers)."""
+    return json.loads(files("outages_processor.sandbox").joinpath("data").joinpath(name).read_text())
+
+
+@pytest.fixture(name="clean_env", autouse=True)
+def fixture_clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Run each test without the user's KrakenFlex settings and outside any .env file."""
+    for name in ("KRAKENFLEX_API_KEY", "KRAKENFLEX_BASE_URL", "OP_DEBUG", "OUTAGES_DB"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
+def bundled_outages() -> list[Any]:
+    """The /outages answer the sandbox serves: the recorded list plus kingfisher's own."""
+    recorded: list[Any] = bundled_json("outages.json")
+    extra = [item for item in bundled_json("outages_kingfisher.json") if item not in recorded]
+    return recorded + extra
