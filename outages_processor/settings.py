@@ -38,6 +38,10 @@ ENV_API_KEY = "KRAKENFLEX_API_KEY"
 ENV_BASE_URL = "KRAKENFLEX_BASE_URL"
 
 
+def _without_trailing_slash(url: str) -> str:
+    return str(url).rstrip("/")
+
+
 def _check_base_url(_instance: object, _attribute: object, value: str) -> None:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -83,14 +87,12 @@ class Settings:
     api_key: str = attrs.field(repr=False, eq=False, validator=_check_key)
     base_url: str = attrs.field(
         default=DEFAULT_BASE_URL,
-        converter=lambda url: str(url).rstrip("/"),
+        converter=_without_trailing_slash,
         validator=_check_base_url,
     )
     timeout: float = attrs.field(default=DEFAULT_TIMEOUT, validator=_check_positive)
     tries: int = attrs.field(default=DEFAULT_TRIES, validator=_check_tries)
-    max_retry_time: float = attrs.field(
-        default=DEFAULT_MAX_RETRY_TIME, validator=_check_positive
-    )
+    max_retry_time: float = attrs.field(default=DEFAULT_MAX_RETRY_TIME, validator=_check_positive)
 
     @classmethod
     def load(

@@ -20,9 +20,7 @@ def _explain(err: Exception) -> str:
     return str(err)
 
 
-def parse_items(
-    body: Any, build: Callable[[Any], T], *, endpoint: str, what: str
-) -> list[T]:
+def parse_items(body: Any, build: Callable[[Any], T], *, endpoint: str, what: str) -> list[T]:
     """Build one model per item of a JSON list.
 
     Args:

@@ -58,9 +58,7 @@ class RetryPolicy:
             error = yield wait
 
 
-def parse_retry_after(
-    value: str | None, *, now: Callable[[], float] = time.time
-) -> float | None:
+def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time) -> float | None:
     """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date.
 
     Args:
@@ -82,4 +80,3 @@ def parse_retry_after(
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return max(0.0, when.timestamp() - now())
-

@@ -79,9 +79,7 @@ class KrakenFlexClient:
         http_client: httpx.Client | None = None,
     ) -> None:
         self.settings = settings
-        self.retry = retry or RetryPolicy(
-            tries=settings.tries, max_time=settings.max_retry_time
-        )
+        self.retry = retry or RetryPolicy(tries=settings.tries, max_time=settings.max_retry_time)
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
             timeout=httpx.Timeout(settings.timeout),

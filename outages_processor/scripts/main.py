@@ -74,7 +74,7 @@ def _parse_since(value: Optional[str]) -> Optional[datetime]:
 
 
 @app.callback(invoke_without_command=True)
-def main(  # pylint: disable=too-many-arguments,too-many-locals
+def main(  # pylint: disable=too-many-arguments,too-many-positional-arguments,too-many-locals
     ctx: typer.Context,
     site: Annotated[
         Optional[list[str]],
@@ -137,9 +137,7 @@ def main(  # pylint: disable=too-many-arguments,too-many-locals
     ] = False,
     verbose: Annotated[
         int,
-        typer.Option(
-            "--verbose", "-v", count=True, help="-v shows progress, -vv debug details."
-        ),
+        typer.Option("--verbose", "-v", count=True, help="-v shows progress, -vv debug details."),
     ] = 0,
     _version_flag: Annotated[
         bool,
@@ -157,16 +155,16 @@ def main(  # pylint: disable=too-many-arguments,too-many-locals
         typer.echo("error: Missing option '--site' (or a command).", err=True)
         raise typer.Exit(EXIT_USAGE)
     with reported_errors():
-        from outages_processor.settings import (  # pylint: disable=import-outside-toplevel
-            Settings,
-        )
-        from outages_processor.sites import (  # pylint: disable=import-outside-toplevel
-            process_sites,
-        )
+        # pylint: disable-next=import-outside-toplevel
+        from outages_processor.core.filtering import DEFAULT_SINCE
+
+        # pylint: disable-next=import-outside-toplevel
+        from outages_processor.sites import process_sites
 
         with _api_settings(use_sandbox, api_key, base_url, timeout, retries) as settings:
-            kwargs = {} if since is None else {"since": since}
-            results = process_sites(site, settings=settings, dry_run=dry_run, **kwargs)
+            results = process_sites(
+                site, settings=settings, since=since or DEFAULT_SINCE, dry_run=dry_run
+            )
     _report(results, as_json=as_json, output=output)
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterator
 from importlib.resources import files
 from typing import Any
 
+import backoff._sync
 import pytest
 
 FAKE_KEY = "fake-test-key-0000"
@@ -17,11 +20,15 @@ BASE_URL = "https://api.test/v1"
 
 def bundled_json(name: str) -> Any:
     """Load one of the sandbox's bundled JSON files (recorded public API answers)."""
-    return json.loads(files("outages_processor.sandbox").joinpath("data").joinpath(name).read_text())
+    return json.loads(
+        files("outages_processor.sandbox").joinpath("data").joinpath(name).read_text()
+    )
 
 
 @pytest.fixture(name="clean_env", autouse=True)
-def fixture_clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+def fixture_clean_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """Run each test without the user's KrakenFlex settings and outside any .env file."""
     for name in ("KRAKENFLEX_API_KEY", "KRAKENFLEX_BASE_URL", "OP_DEBUG", "OUTAGES_DB"):
         monkeypatch.delenv(name, raising=False)
@@ -33,3 +40,24 @@ def bundled_outages() -> list[Any]:
     recorded: list[Any] = bundled_json("outages.json")
     extra = [item for item in bundled_json("outages_kingfisher.json") if item not in recorded]
     return recorded + extra
+
+
+@pytest.fixture(name="sleeps")
+def fixture_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Record the retry policy's sleeps instead of sleeping."""
+    recorded: list[float] = []
+    # backoff sleeps through its own module's reference to time.
+    monkeypatch.setattr(backoff._sync.time, "sleep", recorded.append)  # pylint: disable=protected-access
+    return recorded
+
+
+@pytest.fixture(name="restore_logging", autouse=True)
+def fixture_restore_logging() -> Iterator[None]:
+    """Undo the command line's logging set-up after each test."""
+    yield
+    for name in ("outages_processor", "httpx", "httpcore"):
+        logger = logging.getLogger(name)
+        for handler in list(logger.handlers):
+            logger.removeHandler(handler)
+        logger.setLevel(logging.NOTSET)
+        logger.propagate = True

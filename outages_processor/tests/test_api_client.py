@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 
-import backoff._sync
 import httpx
 import pytest
 import respx
@@ -28,14 +27,6 @@ from outages_processor.settings import Settings
 from .conftest import BASE_URL, FAKE_KEY
 
 HTML_502 = "<html><head><title>502 Bad Gateway</title></head><body>cdn</body></html>"
-
-
-@pytest.fixture(name="sleeps")
-def fixture_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Record backoff's sleeps instead of sleeping."""
-    recorded: list[float] = []
-    monkeypatch.setattr(backoff._sync.time, "sleep", recorded.append)
-    return recorded
 
 
 @pytest.fixture(name="client")
@@ -156,7 +147,10 @@ def test_retry_after_is_capped() -> None:
     settings = Settings(api_key=FAKE_KEY, base_url=BASE_URL)
     policy = RetryPolicy(tries=2, max_retry_after=0.05)
     respx.get(f"{BASE_URL}/x").mock(
-        side_effect=[httpx.Response(503, headers={"Retry-After": "3600"}), httpx.Response(200, json=1)]
+        side_effect=[
+            httpx.Response(503, headers={"Retry-After": "3600"}),
+            httpx.Response(200, json=1),
+        ]
     )
     with KrakenFlexClient(settings, retry=policy) as client:
         assert client.request_json("GET", "/x") == 1
@@ -249,7 +243,9 @@ def test_long_html_error_bodies_are_shortened(client: KrakenFlexClient) -> None:
 def test_unsupported_scheme_is_a_config_error() -> None:
     """A request httpx cannot send at all is a ConfigError, not retried."""
     settings = Settings(api_key=FAKE_KEY, base_url=BASE_URL)
-    transport = httpx.MockTransport(lambda request: (_ for _ in ()).throw(httpx.UnsupportedProtocol("no")))
+    transport = httpx.MockTransport(
+        lambda request: (_ for _ in ()).throw(httpx.UnsupportedProtocol("no"))
+    )
     with KrakenFlexClient(settings, transport=transport) as client:
         with pytest.raises(ConfigError, match="cannot send the request"):
             client.request_json("GET", "/x")

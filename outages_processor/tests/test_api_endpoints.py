@@ -84,7 +84,12 @@ def test_post_site_outages_sends_the_enhanced_list(client: KrakenFlexClient) -> 
     outages = [EnhancedOutage("a", "A", "2022-01-01T00:00:00.000Z", "2022-02-01T00:00:00.000Z")]
     post_site_outages(client, "s", outages)
     assert json.loads(route.calls.last.request.content) == [
-        {"id": "a", "name": "A", "begin": "2022-01-01T00:00:00.000Z", "end": "2022-02-01T00:00:00.000Z"}
+        {
+            "id": "a",
+            "name": "A",
+            "begin": "2022-01-01T00:00:00.000Z",
+            "end": "2022-02-01T00:00:00.000Z",
+        }
     ]
 
 
@@ -92,7 +97,10 @@ def test_post_site_outages_sends_the_enhanced_list(client: KrakenFlexClient) -> 
     ("body", "message"),
     [
         ({"outages": []}, "expected a JSON list of outages, got dict"),
-        ([{"id": "a", "begin": "2022-01-01T00:00:00Z"}], "outage #0 is not valid: missing field 'end'"),
+        (
+            [{"id": "a", "begin": "2022-01-01T00:00:00Z"}],
+            "outage #0 is not valid: missing field 'end'",
+        ),
         (
             [{"id": "a", "begin": "2022-01-01T00:00:00Z", "end": "2022-01-01T00:00:00Z"}, ["x"]],
             "outage #1 is not valid: expected a JSON object, not list",

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 
-import backoff._sync
 import httpx
 import pytest
 import respx
@@ -19,13 +17,8 @@ from outages_processor.scripts.main import app
 from .conftest import BASE_URL, FAKE_KEY, bundled_json, bundled_outages
 
 runner = CliRunner()
+pytestmark = pytest.mark.usefixtures("sleeps")
 OPTIONS = ["--base-url", BASE_URL, "--api-key", FAKE_KEY]
-
-
-@pytest.fixture(name="no_sleep", autouse=True)
-def fixture_no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Retries do not sleep in these tests."""
-    monkeypatch.setattr(backoff._sync.time, "sleep", lambda seconds: None)
 
 
 @pytest.fixture(name="api")
@@ -63,7 +56,8 @@ def test_json_prints_one_object_per_site(api: respx.Router) -> None:
     assert api["outages"].call_count == 1
 
 
-def test_output_file_gets_the_same_json(api: respx.Router, tmp_path: Path) -> None:
+@pytest.mark.usefixtures("api")
+def test_output_file_gets_the_same_json(tmp_path: Path) -> None:
     """``--output FILE`` writes the JSON lines to a file."""
     target = tmp_path / "out.jsonl"
     result = runner.invoke(app, ["-s", "kingfisher", "--output", str(target), *OPTIONS])
@@ -73,7 +67,8 @@ def test_output_file_gets_the_same_json(api: respx.Router, tmp_path: Path) -> No
     assert not [p for p in tmp_path.iterdir() if p.name != "out.jsonl"]
 
 
-def test_unwritable_output_is_exit_3(api: respx.Router, tmp_path: Path) -> None:
+@pytest.mark.usefixtures("api")
+def test_unwritable_output_is_exit_3(tmp_path: Path) -> None:
     """An output path in a missing folder fails with one line and exit 3."""
     target = tmp_path / "missing" / "out.jsonl"
     result = runner.invoke(app, ["-s", "kingfisher", "--output", str(target), *OPTIONS])
@@ -145,7 +140,7 @@ def test_persistent_server_errors_exit_1_after_the_retries(respx_mock: respx.Rou
     assert route.call_count == 3
     assert result.stderr.splitlines()[-1] == (
         "kingfisher: error: GET /outages: the API failed with HTTP 500 "
-        "('{\"message\":\"boom\"}') after 3 attempts; try again later"
+        '(\'{"message":"boom"}\') after 3 attempts; try again later'
     )
 
 
@@ -190,7 +185,8 @@ def test_key_and_base_url_come_from_the_environment(api: respx.Router) -> None:
     assert api["outages"].calls.last.request.headers["x-api-key"] == FAKE_KEY
 
 
-def test_key_comes_from_a_dotenv_file(api: respx.Router, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.usefixtures("api")
+def test_key_comes_from_a_dotenv_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A .env file in the working directory supplies the key."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".env").write_text(f"KRAKENFLEX_API_KEY={FAKE_KEY}\n")
@@ -232,13 +228,13 @@ def test_debug_output_never_contains_the_key(api: respx.Router) -> None:
     assert FAKE_KEY not in result.output
 
 
-def test_op_debug_enables_debug_logging(api: respx.Router) -> None:
+@pytest.mark.usefixtures("api")
+def test_op_debug_enables_debug_logging() -> None:
     """``OP_DEBUG=1`` logs as ``-vv`` does."""
     result = runner.invoke(app, ["-s", "kingfisher", *OPTIONS], env={"OP_DEBUG": "1"})
     assert result.exit_code == 0
     assert "DEBUG outages_processor" in result.stderr
     assert FAKE_KEY not in result.output
-    logging.getLogger("outages_processor").setLevel(logging.WARNING)
 
 
 def command_paths(command: object, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -252,7 +248,12 @@ def command_paths(command: object, path: tuple[str, ...] = ()) -> list[tuple[str
 def test_every_command_has_help() -> None:
     """The main command and every sub-command answer ``--help`` with a description."""
     paths = command_paths(typer.main.get_command(app))
-    assert {("uptime", "report"), ("events", "ingest"), ("events", "list"), ("sandbox", "serve")} <= set(paths)
+    assert {
+        ("uptime", "report"),
+        ("events", "ingest"),
+        ("events", "list"),
+        ("sandbox", "serve"),
+    } <= set(paths)
     for path in paths:
         result = runner.invoke(app, [*path, "--help"])
         assert result.exit_code == 0, path

@@ -7,8 +7,9 @@ Rules, per page, in a fresh copy of ``tests/docs_data`` as the working directory
   (``# exit N`` at its end states a non-zero exit code); the lines after it, up to the next
   ``$`` line, must equal its stdout, where a line ``...`` stands for any number of lines.
   Other commands (``pip``, ``tox``, ...) are set-up steps and are not run here;
-* a ```text block right after a ```python block (nothing but blank lines between) must equal what that block printed, and
-  right after a ```console block, what its last command printed on stderr. Blocks marked
+* a ```text block right after a ```python block (nothing but blank lines between) must
+  equal what that block printed, and right after a ```console block, what its last
+  command printed on stderr. Blocks marked
   ```shell or ```json are illustrations and are not run.
 """
 

@@ -23,7 +23,9 @@ def test_explicit_values_win_over_environment_and_dotenv(tmp_path: Path) -> None
     assert loaded.base_url == "http://dotenv/v1"
 
 
-def test_dotenv_in_the_working_directory_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dotenv_in_the_working_directory_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """By default ``./.env`` supplies what the environment lacks."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".env").write_text(f"KRAKENFLEX_API_KEY={FAKE_KEY}\n")

@@ -1,0 +1,23 @@
+"""Run the benchmarks named on the command line (default: all) and print their numbers."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+BENCHMARKS = ("sites", "uptime", "events")
+
+
+def main(argv: list[str]) -> None:
+    """Run ``bench_<name>.main()`` for each name in ``argv`` (all when empty)."""
+    names = argv or list(BENCHMARKS)
+    unknown = sorted(set(names) - set(BENCHMARKS))
+    if unknown:
+        sys.exit(f"unknown benchmark {', '.join(unknown)}: choose from {', '.join(BENCHMARKS)}")
+    for name in names:
+        print(f"== {name} ==", flush=True)
+        importlib.import_module(f"outages_processor.tests.bench.bench_{name}").main()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
