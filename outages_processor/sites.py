@@ -27,8 +27,8 @@ __all__ = ["DEFAULT_MAX_WORKERS", "process_site", "process_sites"]
 
 logger = logging.getLogger("outages_processor.sites")
 
-DEFAULT_MAX_WORKERS = 8
-"""Sites handled at once (each needs up to two requests)."""
+DEFAULT_MAX_WORKERS = 32
+"""Sites handled at once (each needs up to two requests, one after the other)."""
 
 
 def process_sites(

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from outages_processor._time import parse_aware
 
 if TYPE_CHECKING:
     from outages_processor.errors import OutagesError
@@ -31,63 +30,59 @@ def _mapping(data: object) -> Mapping[str, Any]:
     return data
 
 
-def _begin_at(outage: Outage) -> datetime:
-    return parse_aware(outage.begin)
-
-
-def _end_at(outage: Outage) -> datetime:
-    return parse_aware(outage.end)
-
-
 @attrs.frozen
 class Outage:
     """One outage of one device, as ``GET /outages`` returns it.
 
     ``begin`` and ``end`` keep the exact text the API sent, so that it can be echoed back
-    unchanged; ``begin_at`` and ``end_at`` are the same instants parsed (aware datetimes),
-    computed from the text unless given. Nothing requires ``begin <= end``: the API may send
-    anything, and only ``begin`` is relied on.
+    unchanged; :attr:`begin_at` and :attr:`end_at` are the same instants parsed (aware
+    datetimes). Nothing requires ``begin <= end``: the API may send anything, and only
+    ``begin`` is relied on. Both timestamps are checked when the outage is built.
 
     Raises:
-        ValueError: when ``begin`` or ``end`` is not an ISO 8601 timestamp with an offset.
+        TypeError: a field is not a string.
+        ValueError: ``begin`` or ``end`` is not an ISO 8601 timestamp with an offset.
     """
 
     id: str
     begin: str
     end: str
-    begin_at: datetime = attrs.field(
-        default=attrs.Factory(_begin_at, takes_self=True), repr=False, eq=False
-    )
-    end_at: datetime = attrs.field(
-        default=attrs.Factory(_end_at, takes_self=True), repr=False, eq=False
-    )
+
+    def __attrs_post_init__(self) -> None:
+        # Plain checks rather than attrs validators: this runs for every item of
+        # GET /outages (often 100,000), and validators cost a call each.
+        if not type(self.id) is type(self.begin) is type(self.end) is str:
+            for name in ("id", "begin", "end"):
+                _field_of({name: getattr(self, name)}, name)
+        _parse_offset(self.begin)
+        _parse_offset(self.end)
+
+    @property
+    def begin_at(self) -> datetime:
+        """When the outage began, as an aware datetime."""
+        return datetime.fromisoformat(self.begin)
+
+    @property
+    def end_at(self) -> datetime:
+        """When the outage ended, as an aware datetime."""
+        return datetime.fromisoformat(self.end)
 
     @classmethod
     def from_json(cls, data: object) -> Outage:
         """Build an outage from one decoded JSON object ``{id, begin, end}``.
-
-        This is the hot path of ``GET /outages`` (often 100,000 items), hence the plain
-        checks instead of validators.
 
         Raises:
             KeyError: a field is missing.
             TypeError: the object or a field has the wrong JSON type.
             ValueError: a timestamp cannot be parsed or has no offset.
         """
-        if type(data) is not dict:  # pylint: disable=unidiomatic-typecheck
-            obj = _mapping(data)
-            return cls(_field_of(obj, "id"), _field_of(obj, "begin"), _field_of(obj, "end"))
-        outage_id, begin, end = data["id"], data["begin"], data["end"]
-        if not type(outage_id) is type(begin) is type(end) is str:
-            return cls(_field_of(data, "id"), _field_of(data, "begin"), _field_of(data, "end"))
-        return cls(outage_id, begin, end, _fromisoformat(begin), _fromisoformat(end))
+        obj = data if type(data) is dict else _mapping(data)  # pylint: disable=unidiomatic-typecheck
+        return cls(obj["id"], obj["begin"], obj["end"])
 
 
-def _fromisoformat(text: str) -> datetime:
-    value = datetime.fromisoformat(text)
-    if value.tzinfo is None:
+def _parse_offset(text: str) -> None:
+    if datetime.fromisoformat(text).tzinfo is None:
         raise ValueError(f"timestamp {text!r} has no time zone offset (add 'Z' for UTC)")
-    return value
 
 
 def _devices(items: Iterable[Device]) -> tuple[Device, ...]:

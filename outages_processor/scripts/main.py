@@ -127,6 +127,10 @@ def main(  # pylint: disable=too-many-arguments,too-many-positional-arguments,to
             metavar="N", min=1, help="Attempts per request, the first included. [default: 5]"
         ),
     ] = None,
+    concurrency: Annotated[
+        int,
+        typer.Option(metavar="N", min=1, help="Sites handled at once."),
+    ] = 32,
     use_sandbox: Annotated[
         bool,
         typer.Option(
@@ -163,7 +167,11 @@ def main(  # pylint: disable=too-many-arguments,too-many-positional-arguments,to
 
         with _api_settings(use_sandbox, api_key, base_url, timeout, retries) as settings:
             results = process_sites(
-                site, settings=settings, since=since or DEFAULT_SINCE, dry_run=dry_run
+                site,
+                settings=settings,
+                since=since or DEFAULT_SINCE,
+                dry_run=dry_run,
+                max_workers=concurrency,
             )
     _report(results, as_json=as_json, output=output)
 

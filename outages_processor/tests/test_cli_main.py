@@ -201,6 +201,7 @@ def test_key_comes_from_a_dotenv_file(tmp_path: Path, monkeypatch: pytest.Monkey
         (["-s", "x", "--since", "yesterday"], "'yesterday' is not an ISO 8601 timestamp"),
         (["-s", "x", "--retries", "0"], "--retries"),
         (["-s", "x", "--timeout", "0"], "--timeout"),
+        (["-s", "x", "--concurrency", "0"], "--concurrency"),
         (["--no-such-flag"], "No such option"),
     ],
 )
