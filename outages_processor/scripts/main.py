@@ -87,8 +87,9 @@ def main(  # pylint: disable=too-many-arguments,too-many-positional-arguments,to
         typer.Option(
             metavar="ISO8601",
             parser=_parse_since,
-            help="Report outages that began at or after this instant (no offset = UTC).",
-            show_default="2022-01-01T00:00:00Z",
+            help="Report outages that began at or after this instant (no offset = UTC). "
+            "[default: 2022-01-01T00:00:00Z]",
+            show_default=False,
         ),
     ] = None,
     dry_run: Annotated[
@@ -141,7 +142,13 @@ def main(  # pylint: disable=too-many-arguments,too-many-positional-arguments,to
     ] = False,
     verbose: Annotated[
         int,
-        typer.Option("--verbose", "-v", count=True, help="-v shows progress, -vv debug details."),
+        typer.Option(
+            "--verbose",
+            "-v",
+            count=True,
+            show_default=False,
+            help="-v shows progress, -vv debug details.",
+        ),
     ] = 0,
     _version_flag: Annotated[
         bool,
