@@ -19,12 +19,14 @@ from outages_processor._version import __version__
 
 if TYPE_CHECKING:
     from outages_processor.api import KrakenFlexClient, RetryPolicy
+    from outages_processor.core.events import DEFAULT_TOLERANCE, group_events, merge_events
     from outages_processor.core.filtering import DEFAULT_SINCE, select_site_outages
     from outages_processor.errors import (
         ApiConnectionError,
         ApiError,
         AuthError,
         ConfigError,
+        EventStoreBusyError,
         EventStoreError,
         InputDataError,
         InvalidResponseError,
@@ -42,8 +44,18 @@ if TYPE_CHECKING:
         SiteInfo,
         SiteResult,
     )
+    from outages_processor.models.events import (
+        EventMerge,
+        IngestResult,
+        OutageEvent,
+        OutageRecord,
+        RecordBatch,
+        RejectedRecord,
+    )
     from outages_processor.settings import Settings
     from outages_processor.sites import process_site, process_sites
+    from outages_processor.storage.event_store import EventStore, ingest_files
+    from outages_processor.storage.record_inputs import read_records
 
 # Public name -> the module that defines it.
 _EXPORTS: dict[str, str] = {
@@ -52,6 +64,19 @@ _EXPORTS: dict[str, str] = {
     "AuthError": "outages_processor.errors",
     "ConfigError": "outages_processor.errors",
     "DEFAULT_SINCE": "outages_processor.core.filtering",
+    "DEFAULT_TOLERANCE": "outages_processor.core.events",
+    "EventMerge": "outages_processor.models.events",
+    "EventStore": "outages_processor.storage.event_store",
+    "EventStoreBusyError": "outages_processor.errors",
+    "IngestResult": "outages_processor.models.events",
+    "OutageEvent": "outages_processor.models.events",
+    "OutageRecord": "outages_processor.models.events",
+    "RecordBatch": "outages_processor.models.events",
+    "RejectedRecord": "outages_processor.models.events",
+    "group_events": "outages_processor.core.events",
+    "ingest_files": "outages_processor.storage.event_store",
+    "merge_events": "outages_processor.core.events",
+    "read_records": "outages_processor.storage.record_inputs",
     "Device": "outages_processor.models",
     "EnhancedOutage": "outages_processor.models",
     "EventStoreError": "outages_processor.errors",

@@ -15,6 +15,7 @@ each class is one thing a caller would handle differently::
     |   +-- InvalidResponseError      a 2xx body that is not the documented shape
     +-- InputDataError                a bad input file or record; carries ``path`` and ``line``
     +-- EventStoreError               the SQLite event store cannot be used as asked
+    |   +-- EventStoreBusyError       another writer held the database too long (transient)
     +-- ReportError                   a report service request that cannot be served
 
 Messages say what went wrong and what to do next. No message, attribute or ``repr`` of
@@ -28,6 +29,7 @@ __all__ = [
     "ApiError",
     "AuthError",
     "ConfigError",
+    "EventStoreBusyError",
     "EventStoreError",
     "InputDataError",
     "InvalidResponseError",
@@ -167,6 +169,12 @@ class InputDataError(OutagesError):
 
 class EventStoreError(OutagesError):
     """The event store cannot be used as asked (for example a tolerance mismatch)."""
+
+
+class EventStoreBusyError(EventStoreError):
+    """Another process kept the event database locked past the busy timeout; retry later."""
+
+    transient = True
 
 
 class ReportError(OutagesError):

@@ -23,11 +23,26 @@ SITE_REPORTING = {
     "process_sites",
     "select_site_outages",
 }
+OUTAGE_EVENTS = {
+    "DEFAULT_TOLERANCE",
+    "EventMerge",
+    "EventStore",
+    "IngestResult",
+    "OutageEvent",
+    "OutageRecord",
+    "RecordBatch",
+    "RejectedRecord",
+    "group_events",
+    "ingest_files",
+    "merge_events",
+    "read_records",
+}
 ERRORS = {
     "ApiConnectionError",
     "ApiError",
     "AuthError",
     "ConfigError",
+    "EventStoreBusyError",
     "EventStoreError",
     "InputDataError",
     "InvalidResponseError",
@@ -38,7 +53,7 @@ ERRORS = {
     "ReportError",
     "ServerError",
 }
-PUBLIC = SITE_REPORTING | ERRORS | {"__version__"}
+PUBLIC = SITE_REPORTING | OUTAGE_EVENTS | ERRORS | {"__version__"}
 
 
 def test_all_is_exactly_the_public_surface_and_sorted() -> None:

@@ -1,0 +1,251 @@
+"""Models of outage event aggregation: reports (records), events, and what an ingest did.
+
+Instants are aware :class:`~datetime.datetime` values in UTC at this level. The store and the
+input readers work on whole microseconds since the Unix epoch (UTC), an exact and cheap
+integer form; :func:`epoch_micros` and :func:`from_epoch_micros` convert between the two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import attrs
+
+from outages_processor._time import format_utc
+
+__all__ = [
+    "EventMerge",
+    "IngestResult",
+    "OutageEvent",
+    "OutageRecord",
+    "RecordBatch",
+    "RejectedRecord",
+    "epoch_micros",
+    "from_epoch_micros",
+]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+_ONE_MICROSECOND = timedelta(microseconds=1)
+
+
+def epoch_micros(moment: datetime) -> int:
+    """Return an instant as whole microseconds since 1970-01-01T00:00:00Z.
+
+    Args:
+        moment: the instant; a naive value is taken as UTC.
+
+    Returns:
+        Microseconds since the Unix epoch (negative before 1970).
+    """
+    if moment.tzinfo is None:
+        return (moment - _NAIVE_EPOCH) // _ONE_MICROSECOND
+    return (moment - _EPOCH) // _ONE_MICROSECOND
+
+
+def from_epoch_micros(micros: int) -> datetime:
+    """Return the aware UTC instant ``micros`` microseconds after the Unix epoch.
+
+    Raises:
+        OverflowError: when the instant is outside the years 1 to 9999.
+    """
+    return _EPOCH + timedelta(microseconds=micros)
+
+
+def _utc(value: object) -> datetime:
+    """attrs converter: any datetime to aware UTC; a naive value is taken as UTC."""
+    if not isinstance(value, datetime):
+        raise TypeError(f"expected a datetime, not {type(value).__name__}")
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+def _non_empty_str(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, str):
+        raise TypeError(f"{attribute.name} must be a string, not {type(value).__name__}")
+    if not value:
+        raise ValueError(f"{attribute.name} must not be empty")
+
+
+@attrs.frozen
+class OutageRecord:
+    """One outage report of a controller (controllers report every 10 minutes while it lasts).
+
+    Attributes:
+        controller_id: the controller that reported, exactly as written in the input.
+        outage_type: what kind of outage, exactly as written in the input.
+        timestamp: when the report was made; converted to aware UTC (naive = UTC).
+
+    Raises:
+        TypeError: a field has the wrong type.
+        ValueError: ``controller_id`` or ``outage_type`` is empty.
+    """
+
+    controller_id: str = attrs.field(validator=_non_empty_str)
+    outage_type: str = attrs.field(validator=_non_empty_str)
+    timestamp: datetime = attrs.field(converter=_utc)
+
+
+@attrs.frozen
+class OutageEvent:
+    """The reports of one controller and outage type chained by gaps within the tolerance.
+
+    Attributes:
+        controller_id: the controller.
+        outage_type: the kind of outage.
+        start_time: the first report (aware UTC).
+        end_time: the last report (aware UTC); equal to ``start_time`` for a single report.
+        record_count: the number of distinct report timestamps in the event.
+    """
+
+    controller_id: str
+    outage_type: str
+    start_time: datetime = attrs.field(converter=_utc)
+    end_time: datetime = attrs.field(converter=_utc)
+    record_count: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return plain JSON-ready values, times as ISO 8601 UTC strings ending in ``Z``.
+
+        Returns:
+            ``{controller_id, outage_type, start_time, end_time, record_count}``.
+        """
+        return {
+            "controller_id": self.controller_id,
+            "outage_type": self.outage_type,
+            "start_time": format_utc(self.start_time),
+            "end_time": format_utc(self.end_time),
+            "record_count": self.record_count,
+        }
+
+
+@attrs.frozen
+class RejectedRecord:
+    """An input record that was skipped because it is not valid.
+
+    Attributes:
+        source: the file it came from (``"-"`` for standard input).
+        line: the 1-based line where the record starts.
+        reason: what is wrong with it.
+        text: the record as written in the input (without the line break).
+    """
+
+    source: str
+    line: int
+    reason: str
+    text: str
+
+    def location(self) -> str:
+        """Return ``source:line``, the way editors and compilers point at a line."""
+        return f"{self.source}:{self.line}"
+
+
+@attrs.frozen
+class RecordBatch:
+    """Records in the compact form the readers produce and the store ingests quickly.
+
+    A batch is also an iterable of :class:`OutageRecord` (grouped by controller and type),
+    so any code that takes records takes a batch.
+
+    Attributes:
+        timestamps: ``controller_id -> outage_type -> timestamps``, each timestamp in whole
+            microseconds since the Unix epoch (UTC); any order, repeats allowed.
+        rejects: records that were skipped as invalid while reading (skip mode only).
+    """
+
+    timestamps: Mapping[str, Mapping[str, Sequence[int]]] = attrs.field(factory=dict)
+    rejects: Sequence[RejectedRecord] = ()
+
+    @classmethod
+    def from_records(cls, records: Iterable[OutageRecord]) -> RecordBatch:
+        """Build a batch from records.
+
+        Args:
+            records: any records, in any order.
+
+        Returns:
+            A batch with the same records and no rejects.
+        """
+        grouped: dict[str, dict[str, list[int]]] = {}
+        for record in records:
+            by_type = grouped.setdefault(record.controller_id, {})
+            by_type.setdefault(record.outage_type, []).append(epoch_micros(record.timestamp))
+        return cls(grouped)
+
+    def __len__(self) -> int:
+        return sum(len(values) for kinds in self.timestamps.values() for values in kinds.values())
+
+    def __iter__(self) -> Iterator[OutageRecord]:
+        for controller_id, by_type in self.timestamps.items():
+            for outage_type, values in by_type.items():
+                for micros in values:
+                    yield OutageRecord(controller_id, outage_type, from_epoch_micros(micros))
+
+
+@attrs.frozen
+class EventMerge:
+    """The events after new records were merged into existing ones, and what changed.
+
+    Attributes:
+        events: every event after the merge, sorted by start time, controller, type.
+        created: events made of new records only.
+        extended: existing events that took in new records (start, end or count changed).
+        merged: events that joined two or more existing events through new records.
+    """
+
+    events: tuple[OutageEvent, ...]
+    created: int = 0
+    extended: int = 0
+    merged: int = 0
+
+
+def _rejects(items: Iterable[RejectedRecord]) -> tuple[RejectedRecord, ...]:
+    return tuple(items)
+
+
+@attrs.frozen
+class IngestResult:
+    """What one ingest did to an event store.
+
+    Every event that an ingest touched is counted once, as created, extended or merged.
+
+    Attributes:
+        records_new: records stored by this ingest (distinct and not stored before).
+        records_duplicate: records ignored because the same controller, type and timestamp
+            was already stored or came earlier in the same batch.
+        events_created: new events made of new records only.
+        events_extended: existing events that took in new records.
+        events_merged: events that now join two or more previously separate events.
+        rejects: the invalid input records that were skipped (skip mode only).
+    """
+
+    records_new: int = 0
+    records_duplicate: int = 0
+    events_created: int = 0
+    events_extended: int = 0
+    events_merged: int = 0
+    rejects: tuple[RejectedRecord, ...] = attrs.field(default=(), converter=_rejects)
+
+    @property
+    def records_skipped(self) -> int:
+        """How many invalid input records were skipped."""
+        return len(self.rejects)
+
+    def to_dict(self) -> dict[str, int]:
+        """Return the counts as a plain dict (JSON-ready), without the rejects themselves.
+
+        Returns:
+            ``{records_new, records_duplicate, records_skipped, events_created,
+            events_extended, events_merged}``.
+        """
+        return {
+            "records_new": self.records_new,
+            "records_duplicate": self.records_duplicate,
+            "records_skipped": self.records_skipped,
+            "events_created": self.events_created,
+            "events_extended": self.events_extended,
+            "events_merged": self.events_merged,
+        }

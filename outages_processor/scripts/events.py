@@ -1,0 +1,286 @@
+"""The ``process_outages events`` commands: ingest controller outage reports, list events.
+
+The event store and the readers are imported inside the commands, so that
+``process_outages --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
+import typer
+
+from outages_processor.scripts._common import reported_errors, stderr_is_terminal
+
+if TYPE_CHECKING:
+    from outages_processor.models.events import IngestResult, OutageEvent
+
+__all__ = ["app"]
+
+DEFAULT_DB = "outages.db"
+"""The event database when neither --db nor $OUTAGES_DB names one."""
+
+PROGRESS_MIN_LINES = 200_000
+"""Inputs with fewer lines than this finish too fast to need a progress bar."""
+
+_SHOWN_REJECTS = 20
+"""Skipped records listed on stderr when no --rejects file keeps them."""
+
+app = typer.Typer(
+    name="events",
+    help=(
+        "Group the periodic outage reports of controllers into outage events, kept in a "
+        "SQLite database, and list them."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+
+class InputFormat(str, enum.Enum):
+    """The formats ``--format`` accepts."""
+
+    CSV = "csv"
+    JSONL = "jsonl"
+    JSON = "json"
+
+
+class OnError(str, enum.Enum):
+    """What ``--on-error`` does with a bad record."""
+
+    FAIL = "fail"
+    SKIP = "skip"
+
+
+_DB_OPTION = typer.Option(
+    "--db",
+    envvar="OUTAGES_DB",
+    metavar="PATH",
+    help="The event database (SQLite file).",
+)
+
+
+@app.command()
+def ingest(  # pylint: disable=too-many-arguments,too-many-positional-arguments
+    files: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="FILE",
+            help="Report files (CSV, JSON Lines or a JSON array); - reads standard input.",
+            show_default=False,
+        ),
+    ],
+    db: Annotated[str, _DB_OPTION] = DEFAULT_DB,
+    input_format: Annotated[
+        Optional[InputFormat],
+        typer.Option(
+            "--format",
+            help="Format of every FILE. [default: by extension: .csv, .jsonl/.ndjson, .json]",
+            show_default=False,
+        ),
+    ] = None,
+    tolerance: Annotated[
+        Optional[float],
+        typer.Option(
+            metavar="MINUTES",
+            min=0.0,
+            help="Largest gap between the reports of one event, fixed when the database is "
+            "created. [default: 12 for a new database, else the recorded one]",
+            show_default=False,
+        ),
+    ] = None,
+    on_error: Annotated[
+        OnError,
+        typer.Option(
+            "--on-error",
+            help="fail: a bad record stops everything and nothing is stored. "
+            "skip: bad records are skipped, counted and listed.",
+        ),
+    ] = OnError.FAIL,
+    rejects: Annotated[
+        Optional[Path],
+        typer.Option(
+            metavar="FILE",
+            dir_okay=False,
+            help="With --on-error skip: write the skipped records to FILE as CSV "
+            "(source,line,reason,record).",
+        ),
+    ] = None,
+) -> None:
+    """Store outage reports and group them into events.
+
+    All the FILEs are one batch: it is stored completely or not at all.
+    """
+    if rejects is not None and on_error is not OnError.SKIP:
+        raise typer.BadParameter("--rejects needs --on-error skip", param_hint="'--rejects'")
+    # pylint: disable-next=import-outside-toplevel
+    from outages_processor.storage.event_store import ingest_files
+
+    with reported_errors(), _progress_bar() as progress:
+        result = ingest_files(
+            db,
+            files,
+            fmt=None if input_format is None else input_format.value,
+            tolerance=None if tolerance is None else timedelta(minutes=tolerance),
+            on_error=on_error.value,
+            rejects_path=rejects,
+            progress=progress,
+        )
+    typer.echo(_ingest_summary(db, result))
+    _report_rejects(result, rejects)
+
+
+@contextlib.contextmanager
+def _progress_bar() -> Iterator[Optional[Callable[[int, int], None]]]:
+    """A progress callback drawing a bar on stderr, for large inputs on a terminal only."""
+    if not stderr_is_terminal():
+        yield None
+        return
+    with contextlib.ExitStack() as stack:
+        bars: list[Any] = []  # the bar, once the input proves large enough
+
+        def update(done: int, total: int) -> None:
+            if not bars:
+                if total < 2 * PROGRESS_MIN_LINES:  # reading and storing count a line each
+                    return
+                bars.append(
+                    stack.enter_context(
+                        typer.progressbar(length=total, label="Ingesting", file=sys.stderr)
+                    )
+                )
+            progress_bar = bars[0]
+            progress_bar.update(min(done, total) - progress_bar.pos)
+
+        yield update
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _ingest_summary(db: str, result: IngestResult) -> str:
+    records = _plural(result.records_new, "new record")
+    duplicates = _plural(result.records_duplicate, "duplicate")
+    events = _plural(result.events_created, "event")
+    return (
+        f"{db}: {records}, {duplicates}, {result.records_skipped} skipped; "
+        f"{events} created, {result.events_extended} extended, {result.events_merged} merged"
+    )
+
+
+def _report_rejects(result: IngestResult, rejects: Optional[Path]) -> None:
+    """Say on stderr what was skipped, and where the skipped records are."""
+    if not result.rejects:
+        return
+    if rejects is not None:
+        typer.echo(
+            f"skipped {_plural(len(result.rejects), 'bad record')}; they are in {rejects}",
+            err=True,
+        )
+        return
+    for item in result.rejects[:_SHOWN_REJECTS]:
+        typer.echo(f"skipped {item.location()}: {item.reason}", err=True)
+    hidden = len(result.rejects) - _SHOWN_REJECTS
+    if hidden > 0:
+        typer.echo(f"... and {hidden} more; pass --rejects FILE to keep them all", err=True)
+
+
+def _parse_instant(value: str) -> datetime:
+    """An ISO 8601 option value as an aware instant (no offset = UTC)."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as err:
+        raise typer.BadParameter(
+            f"{value!r} is not an ISO 8601 timestamp, e.g. 2024-01-01T00:00:00Z"
+        ) from err
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+@app.command("list")
+def list_events(  # pylint: disable=too-many-arguments,too-many-positional-arguments
+    db: Annotated[str, _DB_OPTION] = DEFAULT_DB,
+    controller: Annotated[
+        Optional[str], typer.Option(metavar="ID", help="Only this controller's events.")
+    ] = None,
+    outage_type: Annotated[
+        Optional[str], typer.Option("--type", metavar="TYPE", help="Only events of this type.")
+    ] = None,
+    start: Annotated[
+        Optional[datetime],
+        typer.Option(
+            metavar="ISO",
+            parser=_parse_instant,
+            help="Only events that end at or after this instant (no offset = UTC).",
+        ),
+    ] = None,
+    end: Annotated[
+        Optional[datetime],
+        typer.Option(
+            metavar="ISO",
+            parser=_parse_instant,
+            help="Only events that start at or before this instant (no offset = UTC).",
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON array of events.")
+    ] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV with a header row.")] = False,
+) -> None:
+    """List the outage events that overlap a time range, oldest first.
+
+    Events are sorted by start time, controller and type; times are UTC.
+    """
+    if as_json and as_csv:
+        raise typer.BadParameter("choose one of --json and --csv", param_hint="'--csv'")
+    if start is not None and end is not None and start > end:
+        raise typer.BadParameter("--start is after --end", param_hint="'--start'")
+    # pylint: disable-next=import-outside-toplevel
+    from outages_processor.storage.event_store import EventStore
+
+    with reported_errors(), EventStore(db, create=False) as store:
+        events = store.events(controller, outage_type, start, end)
+    if as_json:
+        typer.echo(json.dumps([event.to_dict() for event in events], indent=2))
+    elif as_csv:
+        typer.echo(_csv_text(events), nl=False)
+    elif events:
+        typer.echo(_table(events))
+    else:
+        typer.echo("no events match", err=True)
+
+
+_COLUMNS = ("controller_id", "outage_type", "start_time", "end_time", "record_count")
+_HEADINGS = ("CONTROLLER", "TYPE", "START", "END", "RECORDS")
+
+
+def _csv_text(events: Sequence[OutageEvent]) -> str:
+    # pylint: disable-next=import-outside-toplevel
+    import csv
+    import io  # pylint: disable=import-outside-toplevel
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(_COLUMNS)
+    writer.writerows([event.to_dict()[name] for name in _COLUMNS] for event in events)
+    return buffer.getvalue()
+
+
+def _table(events: Sequence[OutageEvent]) -> str:
+    """A plain text table: columns padded to their widest cell, the count right-aligned."""
+    rows = [_HEADINGS] + [
+        tuple(str(event.to_dict()[name]) for name in _COLUMNS) for event in events
+    ]
+    widths = [max(len(row[index]) for row in rows) for index in range(len(_COLUMNS))]
+    lines = []
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths)]
+        cells.append(row[-1].rjust(widths[-1]))
+        lines.append("  ".join(cells))
+    return "\n".join(lines)
