@@ -1,0 +1,263 @@
+"""Business hours: a store's local weekly hours as merged UTC intervals, and a business clock.
+
+Local wall-clock times become instants with :mod:`zoneinfo` (``fold=0``), one local day at
+a time, so that a day on which daylight saving time starts or ends has its true length: a
+09:00-17:00 day is 8 hours long either side of a change, and a 24-hour day (``end ==
+start``) is 23 or 25 hours long on the day of the change. Instants are float seconds since
+the Unix epoch throughout (the fast path of the uptime report never builds datetimes).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from typing import Final, TypeAlias
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from outages_processor.models.uptime import SECONDS_PER_DAY, BusinessHours, WeeklyHours
+
+__all__ = [
+    "DEFAULT_TIMEZONE",
+    "BusinessClock",
+    "BusinessClocks",
+    "LocalDays",
+    "Slots",
+    "business_intervals",
+    "business_intervals_between",
+    "load_zone",
+]
+
+DEFAULT_TIMEZONE: Final = "America/Chicago"
+"""The time zone of a store that the time zones file does not list."""
+
+_EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
+# A slot starts on its day and lasts at most 24 hours, so it can reach into the second day
+# after its own; starting two local days early also covers a range that begins at an
+# ambiguous wall-clock time just after midnight.
+_DAYS_BEFORE: Final = 2
+
+
+def load_zone(name: str) -> ZoneInfo:
+    """Return the IANA time zone ``name``.
+
+    Raises:
+        ValueError: when ``name`` is not a time zone this system knows.
+    """
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise ValueError(
+            f"unknown time zone {name!r} (expected an IANA name such as 'America/New_York')"
+        ) from err
+
+
+class LocalDays:
+    """Turns local wall-clock times of one time zone into instants, remembering each answer.
+
+    Many stores share a time zone and open at the same times, so the answers repeat.
+    """
+
+    __slots__ = ("_known", "_ordinals", "zone")
+
+    def __init__(self, zone: tzinfo) -> None:
+        self.zone = zone
+        self._known: dict[int, float] = {}
+        self._ordinals: dict[float, int] = {}
+
+    def instant(self, ordinal: int, second: int) -> float:
+        """Return the instant of ``second`` seconds of wall clock after a local midnight.
+
+        Args:
+            ordinal: the local date, as :meth:`datetime.date.toordinal` gives it.
+            second: seconds of wall clock after that date's midnight, up to two days (a
+                slot that runs past midnight).
+
+        Returns:
+            Seconds since the Unix epoch. A wall-clock time that occurs twice takes its
+            first occurrence and one that does not exist takes the offset before the change
+            (``fold=0``).
+        """
+        key = ordinal * 4 * SECONDS_PER_DAY + second
+        known = self._known.get(key)
+        if known is None:
+            wall = datetime.fromordinal(ordinal) + timedelta(seconds=second)
+            known = self._known[key] = wall.replace(tzinfo=self.zone).timestamp()
+        return known
+
+    def ordinal_of(self, instant: float) -> int:
+        """Return the local date (as an ordinal) of an instant (seconds since the epoch)."""
+        ordinal = self._ordinals.get(instant)
+        if ordinal is None:
+            ordinal = datetime.fromtimestamp(instant, self.zone).toordinal()
+            self._ordinals[instant] = ordinal
+        return ordinal
+
+
+Slots: TypeAlias = Sequence[tuple[int, int, int]]
+"""A week as ``(day_of_week, start, end)`` triples, seconds after local midnight."""
+
+
+def business_intervals(
+    hours: WeeklyHours | Slots, days: LocalDays, start: float, end: float
+) -> list[tuple[float, float]]:
+    """Return the business time of one store within ``[start, end]`` as merged intervals.
+
+    Args:
+        hours: the store's week, or its slots (none: open 24x7).
+        days: converts the store's local times to instants (its time zone).
+        start: the range's first instant, seconds since the epoch.
+        end: the range's last instant, seconds since the epoch.
+
+    Returns:
+        Sorted ``(begin, end)`` pairs in seconds since the epoch, disjoint and not touching,
+        clipped to the range. Several slots on one day are unioned; an empty list means no
+        business time in the range.
+    """
+    slots = hours.slots if isinstance(hours, WeeklyHours) else hours
+    if end <= start:
+        return []
+    if not slots:
+        return [(start, end)]
+    first = days.ordinal_of(start) - _DAYS_BEFORE
+    last = days.ordinal_of(end)
+    pieces: list[tuple[float, float]] = []
+    for day, opens, closes in slots:
+        if closes <= opens:
+            # end < start runs past midnight; end == start is a whole day.
+            closes += SECONDS_PER_DAY
+        # The first date of the range on this weekday (date.fromordinal(1) is a Monday).
+        for ordinal in range(first + (day - first + 1) % 7, last + 1, 7):
+            begin = max(days.instant(ordinal, opens), start)
+            finish = min(days.instant(ordinal, closes), end)
+            if finish > begin:
+                pieces.append((begin, finish))
+    return _merged(pieces)
+
+
+def _merged(pieces: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    pieces.sort()
+    merged: list[tuple[float, float]] = []
+    for begin, finish in pieces:
+        if merged and begin <= merged[-1][1]:
+            if finish > merged[-1][1]:
+                merged[-1] = (merged[-1][0], finish)
+        else:
+            merged.append((begin, finish))
+    return merged
+
+
+def business_intervals_between(
+    rows: Iterable[BusinessHours], zone: str | tzinfo, start: datetime, end: datetime
+) -> list[tuple[datetime, datetime]]:
+    """Return one store's business time within ``[start, end]`` as merged UTC intervals.
+
+    The readable form of :func:`business_intervals`, for notebooks and tests.
+
+    Args:
+        rows: the store's hours rows (none: open 24x7).
+        zone: the store's IANA time zone name, or a tzinfo.
+        start: the range's first instant (aware).
+        end: the range's last instant (aware).
+
+    Returns:
+        Sorted, disjoint ``(begin, end)`` pairs of aware UTC datetimes.
+
+    Raises:
+        ValueError: the time zone is unknown, or an instant is naive.
+    """
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("start and end must be aware datetimes")
+    tz = load_zone(zone) if isinstance(zone, str) else zone
+    intervals = business_intervals(
+        WeeklyHours.from_rows(rows), LocalDays(tz), start.timestamp(), end.timestamp()
+    )
+    return [
+        (datetime.fromtimestamp(begin, timezone.utc), datetime.fromtimestamp(finish, timezone.utc))
+        for begin, finish in intervals
+    ]
+
+
+class BusinessClock:
+    """Counts business seconds up to any instant in two array look-ups.
+
+    Built once per distinct (time zone, weekly hours) and shared by every store that has
+    them: the cumulative sum over the merged intervals makes the business time of any span
+    two binary searches, whatever the number of intervals.
+    """
+
+    __slots__ = ("_cumulative", "_ends", "_starts")
+
+    def __init__(self, intervals: Iterable[tuple[float, float]]) -> None:
+        """Build the clock.
+
+        Args:
+            intervals: sorted, disjoint ``(begin, end)`` pairs in seconds since the epoch,
+                as :func:`business_intervals` returns them.
+        """
+        self._starts: list[float] = []
+        self._ends: list[float] = []
+        self._cumulative: list[float] = []
+        total = 0.0
+        for begin, finish in intervals:
+            total += finish - begin
+            self._starts.append(begin)
+            self._ends.append(finish)
+            self._cumulative.append(total)
+
+    def until(self, instant: float) -> float:
+        """Return the business seconds before ``instant`` (seconds since the epoch)."""
+        index = bisect_right(self._starts, instant)
+        if not index:
+            return 0.0
+        index -= 1
+        later = self._ends[index] - instant
+        return self._cumulative[index] - later if later > 0 else self._cumulative[index]
+
+    def between(self, begin: float, end: float) -> float:
+        """Return the business seconds within ``[begin, end]`` (0 when ``end <= begin``)."""
+        if end <= begin:
+            return 0.0
+        return self.until(end) - self.until(begin)
+
+
+class BusinessClocks:
+    """One :class:`BusinessClock` per distinct (time zone, weekly hours), built on first use.
+
+    Thousands of stores share a few thousand distinct weeks, so each is computed once.
+    """
+
+    __slots__ = ("_clocks", "_days", "end", "start")
+
+    def __init__(self, start: float, end: float) -> None:
+        """Prepare clocks covering ``[start, end]`` (seconds since the epoch).
+
+        Raises:
+            ValueError: when ``end < start``.
+        """
+        if end < start:
+            raise ValueError("the range of business clocks ends before it starts")
+        self.start = start
+        self.end = end
+        self._days: dict[str, LocalDays] = {}
+        self._clocks: dict[tuple[str, tuple[tuple[int, int, int], ...]], BusinessClock] = {}
+
+    def clock(self, zone: str, hours: WeeklyHours | Slots) -> BusinessClock:
+        """Return the clock of a store with these hours in time zone ``zone`` (IANA name).
+
+        Args:
+            zone: the IANA time zone name.
+            hours: the store's week, or its slots as a sorted tuple without repeats.
+
+        Raises:
+            ValueError: when the time zone is unknown.
+        """
+        key = (zone, tuple(hours.slots if isinstance(hours, WeeklyHours) else hours))
+        clock = self._clocks.get(key)
+        if clock is None:
+            days = self._days.get(zone)
+            if days is None:
+                days = self._days[zone] = LocalDays(load_zone(zone))
+            clock = BusinessClock(business_intervals(key[1], days, self.start, self.end))
+            self._clocks[key] = clock
+        return clock

@@ -1,0 +1,262 @@
+"""The ``process_outages uptime`` command: store uptime reports from status polls.
+
+The report code is imported inside the command, so that ``process_outages --help`` stays
+fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import sys
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
+import typer
+
+from outages_processor.scripts._common import reported_errors, stderr_is_terminal
+
+if TYPE_CHECKING:
+    from outages_processor.models.uptime import UptimeReport
+
+__all__ = ["app"]
+
+_SHOWN_REJECTS = 20
+"""Skipped rows listed on stderr when no --rejects file keeps them."""
+
+app = typer.Typer(
+    name="uptime",
+    help=(
+        "Store uptime reports: each store's uptime and downtime within its business hours "
+        "over the last hour, day and week, from periodic status polls."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+
+class Interpolation(str, enum.Enum):
+    """The values ``--interpolation`` accepts."""
+
+    NEAREST = "nearest"
+    PREVIOUS = "previous"
+
+
+class OnError(str, enum.Enum):
+    """What ``--on-error`` does with a bad row."""
+
+    FAIL = "fail"
+    SKIP = "skip"
+
+
+def _parse_now(value: str) -> datetime:
+    """An instant given on the command line: ISO 8601, or ``... UTC``; no offset means UTC."""
+    text = value.strip()
+    try:
+        moment = datetime.fromisoformat(text.removesuffix(" UTC").rstrip())
+    except ValueError as err:
+        raise typer.BadParameter(
+            f"{value!r} is not an ISO 8601 timestamp, e.g. 2023-01-25T18:00:00Z"
+        ) from err
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+@app.command()
+def report(  # pylint: disable=too-many-arguments,too-many-positional-arguments
+    status: Annotated[
+        Path,
+        typer.Option(
+            help="Status polls CSV: store_id, status (active|inactive), timestamp_utc.",
+            show_default=False,
+            exists=True,
+            dir_okay=False,
+            metavar="FILE",
+        ),
+    ],
+    hours: Annotated[
+        Path,
+        typer.Option(
+            help="Business hours CSV: store_id, dayOfWeek (or day; 0 = Monday), "
+            "start_time_local, end_time_local. A store without rows is open 24x7.",
+            show_default=False,
+            exists=True,
+            dir_okay=False,
+            metavar="FILE",
+        ),
+    ],
+    timezones: Annotated[
+        Path,
+        typer.Option(
+            help="Time zones CSV: store_id, timezone_str. A store without one is in "
+            "America/Chicago.",
+            show_default=False,
+            exists=True,
+            dir_okay=False,
+            metavar="FILE",
+        ),
+    ],
+    now: Annotated[
+        Optional[datetime],
+        typer.Option(
+            metavar="ISO",
+            parser=_parse_now,
+            help="The instant the windows end at (no offset = UTC). [default: the latest poll]",
+            show_default=False,
+        ),
+    ] = None,
+    interpolation: Annotated[
+        Interpolation,
+        typer.Option(
+            help="nearest: the status of the nearest poll; previous: of the latest poll before."
+        ),
+    ] = Interpolation.NEAREST,
+    output: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            dir_okay=False,
+            help="Write the report to FILE (atomically) instead of standard output.",
+        ),
+    ] = None,
+    jobs: Annotated[
+        Optional[int],
+        typer.Option(
+            "--jobs",
+            "-j",
+            metavar="N",
+            min=1,
+            help="Processes to use; 1 computes in this process. [default: the machine's cores]",
+            show_default=False,
+        ),
+    ] = None,
+    on_error: Annotated[
+        OnError,
+        typer.Option(
+            "--on-error",
+            help="fail: a bad row stops the report and nothing is written. "
+            "skip: bad rows are left out, counted and listed.",
+        ),
+    ] = OnError.FAIL,
+    rejects: Annotated[
+        Optional[Path],
+        typer.Option(
+            metavar="FILE",
+            dir_okay=False,
+            help="With --on-error skip: write the skipped rows to FILE as CSV "
+            "(file,line,reason,row).",
+        ),
+    ] = None,
+    quiet: Annotated[
+        bool,
+        typer.Option("--quiet", "-q", help="No progress bar and no summary on stderr."),
+    ] = False,
+) -> None:
+    """Compute each store's uptime and downtime within business hours, as CSV.
+
+    Columns: store_id, uptime_last_hour (minutes), uptime_last_day (hours),
+    uptime_last_week (hours), downtime_last_hour (minutes), downtime_last_day (hours),
+    downtime_last_week (hours).
+    """
+    if rejects is not None and on_error is not OnError.SKIP:
+        raise typer.BadParameter("--rejects needs --on-error skip", param_hint="'--rejects'")
+    # pylint: disable-next=import-outside-toplevel
+    from outages_processor.reports import run_report
+
+    with reported_errors(), _skip_hint(on_error), _progress_bar(enabled=not quiet) as progress:
+        result = run_report(
+            status,
+            hours,
+            timezones,
+            sys.stdout if output is None else output,
+            rejects=rejects,
+            now=now,
+            interpolation=interpolation.value,
+            jobs=jobs,
+            on_error=on_error.value,
+            progress=progress,
+        )
+    if not quiet:
+        _summary(result, output, rejects)
+
+
+@contextlib.contextmanager
+def _skip_hint(on_error: OnError) -> Iterator[None]:
+    """Add what to do to the message of a bad row: fix it, or skip bad rows."""
+    # pylint: disable-next=import-outside-toplevel
+    from outages_processor.errors import InputDataError
+
+    try:
+        yield
+    except InputDataError as err:
+        # Line 1 is the header: a bad header cannot be skipped.
+        if on_error is OnError.SKIP or err.line is None or err.line < 2:
+            raise
+        hint = "(fix the row, or leave bad rows out with --on-error skip)"
+        raise InputDataError(f"{err.reason} {hint}", path=err.path, line=err.line) from err
+
+
+@contextlib.contextmanager
+def _progress_bar(*, enabled: bool) -> Iterator[Optional[Callable[[str, int, int], None]]]:
+    """A progress callback drawing bars on stderr, on a terminal only.
+
+    The display starts at the first update and refreshes only then, so it runs no thread of
+    its own (a thread would make forking the worker processes unsafe).
+    """
+    if not enabled or not stderr_is_terminal():
+        yield None
+        return
+    # pylint: disable-next=import-outside-toplevel
+    from rich.console import Console
+
+    # pylint: disable-next=import-outside-toplevel
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
+
+    with contextlib.ExitStack() as stack:
+        state: dict[str, Any] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if "progress" not in state:
+                state["progress"] = stack.enter_context(
+                    Progress(
+                        TextColumn("{task.description:<10}"),
+                        BarColumn(),
+                        TaskProgressColumn(),
+                        console=Console(stderr=True, force_terminal=True),
+                        auto_refresh=False,
+                        transient=True,
+                    )
+                )
+            bars: Any = state["progress"]
+            if stage not in state:
+                state[stage] = bars.add_task(stage, total=total)
+            bars.update(state[stage], completed=done, total=total, refresh=True)
+
+        yield update
+
+
+def _summary(result: UptimeReport, output: Optional[Path], rejects: Optional[Path]) -> None:
+    """Say on stderr what was written and what was skipped."""
+    where = "" if output is None else f" to {output}"
+    now = result.now.strftime("%Y-%m-%d %H:%M:%S")
+    stores = len(result.rows)
+    typer.echo(
+        f"wrote {stores} {'store' if stores == 1 else 'stores'}{where} (now: {now} UTC)",
+        err=True,
+    )
+    if not result.rejects:
+        return
+    skipped = len(result.rejects)
+    noun = "bad row" if skipped == 1 else "bad rows"
+    if rejects is not None:
+        typer.echo(f"skipped {skipped} {noun}; they are in {rejects}", err=True)
+        return
+    for item in result.rejects[:_SHOWN_REJECTS]:
+        line = "" if item.line is None else f"{item.line}:"
+        typer.echo(f"skipped {item.path}:{line} {item.reason}", err=True)
+    hidden = skipped - _SHOWN_REJECTS
+    if hidden > 0:
+        typer.echo(f"... and {hidden} more; pass --rejects FILE to keep them all", err=True)

@@ -1,0 +1,621 @@
+"""Reading the uptime report's CSV inputs: status polls, business hours and time zones.
+
+Columns are found by name in the header row (``day`` is an alias of ``dayOfWeek``); extra
+columns are ignored; store ids stay text; a UTF-8 byte order mark and CRLF line ends are
+fine. Status timestamps are either ``2023-01-22 12:09:39.388884 UTC`` (0 to 6 fraction
+digits) or ISO 8601 with ``Z`` or an offset.
+
+A bad row either stops the read with an :class:`~outages_processor.errors.InputDataError`
+saying ``file:line: what is wrong`` (``on_error="fail"``, the default) or is skipped and kept
+as a :class:`~outages_processor.models.uptime.RejectedRow` (``on_error="skip"``).
+
+This module reads any of the files row by row, and the small hours and time zones files
+whole; the large status file has a fast reader of its own in
+:mod:`outages_processor.storage.status_ranges`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import os
+import re
+from collections import deque
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timezone
+from operator import itemgetter
+from typing import IO, Final, TypeAlias, cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import attrs
+
+from outages_processor.errors import InputDataError
+from outages_processor.models.uptime import (
+    BusinessHours,
+    OnError,
+    Poll,
+    PollStatus,
+    RejectedRow,
+    StoreTimezone,
+    StoreUptime,
+)
+
+__all__ = [
+    "HOURS_COLUMNS",
+    "MEMORY",
+    "STATUS_COLUMNS",
+    "TIMEZONE_COLUMNS",
+    "RowErrors",
+    "Source",
+    "Table",
+    "column_indices",
+    "is_time_zone",
+    "iter_business_hours",
+    "iter_polls",
+    "iter_timezones",
+    "open_table",
+    "parse_status_row",
+    "parse_time_of_day",
+    "parse_timestamp",
+    "read_business_hours",
+    "read_report_csv",
+    "read_timezones",
+    "source_name",
+]
+
+Source: TypeAlias = str | os.PathLike[str] | IO[str]
+"""A CSV input: a file path, or an open text stream (read from its current position)."""
+
+STATUS_COLUMNS: Final = ("store_id", "status", "timestamp_utc")
+"""The columns the status file must have."""
+HOURS_COLUMNS: Final = ("store_id", "dayOfWeek", "start_time_local", "end_time_local")
+"""The columns the business hours file must have (``day`` may stand for ``dayOfWeek``)."""
+TIMEZONE_COLUMNS: Final = ("store_id", "timezone_str")
+"""The columns the time zones file must have."""
+
+MEMORY: Final = "<memory>"
+"""The file name given to rows of a stream that has no name."""
+
+_ALIASES: Final = {"day": "dayOfWeek"}
+_STATUSES: Final = frozenset(("active", "inactive"))
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_TIME_OF_DAY: Final = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
+_TIMESTAMP_HINT: Final = (
+    "expected a UTC time like 2023-01-22 12:09:39.388884 UTC, or ISO 8601 with Z or an offset"
+)
+_fromisoformat = datetime.fromisoformat
+
+
+# --------------------------------------------------------------------------- bad rows
+
+
+class RowErrors:
+    """What happens to bad rows: stop at the first (``fail``) or keep them aside (``skip``).
+
+    Attributes:
+        on_error: ``"fail"`` or ``"skip"``.
+        rejects: the rows skipped so far, with file, line and reason.
+    """
+
+    def __init__(self, on_error: OnError = "fail") -> None:
+        """Choose what bad rows do.
+
+        Raises:
+            ValueError: ``on_error`` is neither ``"fail"`` nor ``"skip"``.
+        """
+        if on_error not in ("fail", "skip"):
+            raise ValueError(f"'on_error' must be in ('fail', 'skip'), not {on_error!r}")
+        self.on_error: OnError = on_error
+        self.rejects: list[RejectedRow] = []
+
+    def bad_row(self, reason: str, *, path: str, line: int | None, row: str) -> None:
+        """Report a bad row.
+
+        Raises:
+            InputDataError: with ``on_error="fail"``, saying ``path:line: reason``.
+        """
+        if self.on_error == "fail":
+            raise InputDataError(reason, path=path, line=line)
+        self.rejects.append(RejectedRow(path, line, reason, row))
+
+
+# --------------------------------------------------------------------------- field parsers
+
+
+def parse_timestamp(text: str) -> float:
+    """Parse a status timestamp into seconds since the Unix epoch.
+
+    Args:
+        text: ``2023-01-22 12:09:39.388884 UTC`` (0-6 fraction digits), or ISO 8601 with
+            ``Z`` or an offset. Surrounding spaces are ignored.
+
+    Returns:
+        Seconds since 1970-01-01T00:00:00Z, with microseconds.
+
+    Raises:
+        ValueError: the text is neither style, or has no time zone.
+    """
+    stripped = text.strip()
+    utc = stripped.endswith(" UTC")
+    try:
+        value = _fromisoformat(stripped[:-4].rstrip() if utc else stripped)
+    except ValueError:
+        raise ValueError(f"bad timestamp {text!r}: {_TIMESTAMP_HINT}") from None
+    if utc:
+        if value.tzinfo is not None:
+            raise ValueError(f"bad timestamp {text!r}: it has both an offset and UTC")
+        return (value.replace(tzinfo=timezone.utc) - _EPOCH).total_seconds()
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"bad timestamp {text!r}: no time zone; add ' UTC', 'Z' or an offset")
+    return (value - _EPOCH).total_seconds()
+
+
+def is_time_zone(name: str) -> bool:
+    """True when ``name`` is an IANA time zone this system knows."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def parse_time_of_day(text: str) -> int:
+    """Parse a local time ``HH:MM`` or ``HH:MM:SS`` into seconds after midnight.
+
+    Raises:
+        ValueError: the text is not such a time (hours 0-23, minutes and seconds 0-59).
+    """
+    match = _TIME_OF_DAY.fullmatch(text.strip())
+    if match:
+        hour, minute, second = int(match[1]), int(match[2]), int(match[3] or 0)
+        if hour < 24 and minute < 60 and second < 60:
+            return hour * 3600 + minute * 60 + second
+    raise ValueError(f"bad time {text!r}: expected HH:MM or HH:MM:SS (00:00 to 23:59:59)")
+
+
+def _parse_weekday(text: str) -> int:
+    stripped = text.strip()
+    if stripped.isdecimal() and len(stripped) == 1 and stripped < "7":
+        return int(stripped)
+    raise ValueError(f"bad day of week {text!r}: expected 0 (Monday) to 6 (Sunday)")
+
+
+def parse_status_row(
+    fields: Sequence[str], columns: int, store: int, status: int, stamp: int
+) -> tuple[str, bool, float]:
+    """Check one status row: ``(store_id, is_active, seconds)``, or ValueError(reason)."""
+    if len(fields) != columns:
+        raise ValueError(f"expected {columns} fields, found {len(fields)}")
+    store_id = fields[store]
+    if not store_id:
+        raise ValueError("empty store_id")
+    state = fields[status].strip()
+    if state not in _STATUSES:
+        raise ValueError(f"unknown status {fields[status]!r}: expected active or inactive")
+    return store_id, state == "active", parse_timestamp(fields[stamp])
+
+
+# --------------------------------------------------------------------------- headers
+
+
+def source_name(source: object) -> str:
+    """The name of an input for messages: its path, or its stream's name, or ``<memory>``."""
+    if isinstance(source, (str, os.PathLike)):
+        return os.fspath(source)
+    name = getattr(source, "name", None)
+    return name if isinstance(name, str) else MEMORY
+
+
+def column_indices(header: Sequence[str], required: Sequence[str], path: str) -> dict[str, int]:
+    """Find the required columns in a header row, by name (``day`` for ``dayOfWeek``).
+
+    Returns:
+        The index of each required column.
+
+    Raises:
+        InputDataError: a required column is missing (reported at line 1).
+    """
+    names = [name.strip().lstrip("\ufeff") for name in header]
+    found: dict[str, int] = {}
+    for index, name in enumerate(names):
+        found.setdefault(_ALIASES.get(name, name), index)
+    missing = [name for name in required if name not in found]
+    if missing:
+        raise InputDataError(
+            f"missing column {', '.join(repr(name) for name in missing)} "
+            f"(the header has: {', '.join(names) or 'nothing'}); "
+            f"expected the columns {', '.join(required)}",
+            path=path,
+            line=1,
+        )
+    return {name: found[name] for name in required}
+
+
+# --------------------------------------------------------------------------- sequential
+
+
+@attrs.frozen
+class Table:
+    """A CSV input opened for reading row by row, its header checked.
+
+    Attributes:
+        path: the file's name as given (``<memory>`` for a stream without one).
+        header: the header row's fields.
+        columns: the index of each required column.
+        rows: ``(line, fields)`` of each non-blank row after the header.
+    """
+
+    path: str
+    header: list[str]
+    columns: dict[str, int]
+    rows: Iterator[tuple[int, list[str]]]
+
+
+def _table_rows(stream: IO[str], path: str, source: Source) -> Iterator[tuple[int, list[str]]]:
+    reader = csv.reader(stream)
+    try:
+        previous = reader.line_num
+        for row in reader:
+            if row:
+                yield previous + 1, row
+            previous = reader.line_num
+    except csv.Error as err:
+        raise InputDataError(f"not valid CSV: {err}", path=path, line=reader.line_num) from err
+    except UnicodeDecodeError as err:
+        # The text layer decodes whole blocks ahead of the rows: find the line in the bytes.
+        line = _first_line_not_utf8(source) if isinstance(source, (str, os.PathLike)) else None
+        raise InputDataError(
+            "not valid UTF-8; save the file as UTF-8", path=path, line=line
+        ) from err
+
+
+def _first_line_not_utf8(path: str | os.PathLike[str]) -> int | None:
+    """The number of the first line of a file that is not UTF-8."""
+    with open(path, "rb") as stream:
+        for number, line in enumerate(stream, 1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return None  # pragma: no cover - the text layer found one
+
+
+@contextlib.contextmanager
+def open_table(source: Source, required: Sequence[str], what: str) -> Iterator[Table]:
+    """Open a CSV input for reading row by row, after checking its header.
+
+    Args:
+        source: a path, or a text stream (read from its current position).
+        required: the columns it must have.
+        what: what the file holds, for messages (``"business hours"``).
+
+    Yields:
+        The table, its rows not read yet.
+
+    Raises:
+        InputDataError: the file cannot be read, is empty, does not start with its header,
+            or lacks a required column.
+    """
+    path = source_name(source)
+    with contextlib.ExitStack() as stack:
+        if isinstance(source, (str, os.PathLike)):
+            try:
+                stream: IO[str] = stack.enter_context(
+                    open(source, encoding="utf-8-sig", newline="")
+                )
+            except OSError as err:
+                raise InputDataError(
+                    f"cannot read the file: {err.strerror or err}", path=path
+                ) from err
+        else:
+            stream = source
+        rows = _table_rows(stream, path, source)
+        first = next(rows, None)
+        if first is None:
+            raise InputDataError(
+                f"the {what} file is empty: expected a header row ({', '.join(required)})",
+                path=path,
+            )
+        line, header = first
+        if line != 1:
+            raise InputDataError("the header must be the first line", path=path, line=line)
+        yield Table(path, header, column_indices(header, required, path), rows)
+
+
+def iter_polls(source: Source, *, errors: RowErrors | None = None) -> Iterator[Poll]:
+    """Yield the polls of a status CSV one at a time.
+
+    Args:
+        source: a path, or a text stream.
+        errors: where bad rows go (default: the first one raises).
+
+    Raises:
+        InputDataError: a bad row (in fail mode), or the file cannot be read, is empty or
+            lacks a required column.
+    """
+    errors = errors if errors is not None else RowErrors()
+    with open_table(source, STATUS_COLUMNS, "status") as table:
+        columns = table.columns
+        store, status, stamp = (columns[name] for name in STATUS_COLUMNS)
+        width = len(table.header)
+        for line, row in table.rows:
+            try:
+                store_id, active, instant = parse_status_row(row, width, store, status, stamp)
+            except ValueError as err:
+                errors.bad_row(str(err), path=table.path, line=line, row=",".join(row))
+                continue
+            state: PollStatus = "active" if active else "inactive"
+            yield Poll(store_id, state, datetime.fromtimestamp(instant, timezone.utc))
+
+
+# --------------------------------------------------------------------------- hours, zones
+
+
+def _hours_rows(source: Source, errors: RowErrors) -> Iterator[tuple[str, int, int, int]]:
+    with open_table(source, HOURS_COLUMNS, "business hours") as table:
+        indices = [table.columns[name] for name in HOURS_COLUMNS]
+        width = len(table.header)
+        times = _TimesOfDay()
+        for line, row in table.rows:
+            try:
+                if len(row) != width:
+                    raise ValueError(f"expected {width} fields, found {len(row)}")
+                store_id, day, opens, closes = (row[index] for index in indices)
+                if not store_id:
+                    raise ValueError("empty store_id")
+                yield store_id, _parse_weekday(day), times[opens], times[closes]
+            except ValueError as err:
+                errors.bad_row(str(err), path=table.path, line=line, row=",".join(row))
+
+
+def _clean_text(source: Source) -> str | None:
+    """A small file's text when it can be split with C-level passes: a path, UTF-8, no
+    quotes or bare carriage returns (CRLF becomes LF); otherwise None.
+
+    Raises:
+        InputDataError: the file cannot be read.
+    """
+    if not isinstance(source, (str, os.PathLike)):
+        return None
+    try:
+        with open(source, "rb") as stream:
+            text = stream.read().decode("utf-8-sig")
+    except OSError as err:
+        raise InputDataError(
+            f"cannot read the file: {err.strerror or err}", path=os.fspath(source)
+        ) from err
+    except UnicodeDecodeError:
+        return None
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    return None if '"' in text or "\r" in text else text
+
+
+def _aligned_fields(body: str, width: int) -> list[str] | None:
+    """The fields of rows that all have ``width`` fields, row after row; else None.
+
+    Each row's first field keeps the line break before it.
+    """
+    if body and not body.endswith("\n"):
+        body += "\n"
+    lines = body.count("\n")
+    fields = ("\n" + body.replace("\n", ",\n")).split(",")
+    if fields.pop() != "\n" or len(fields) != width * lines:
+        return None
+    # With the counts right, every line has exactly `width` fields when every first field
+    # starts with the line break before it: the smallest and the largest do.
+    firsts = fields[0::width]
+    if firsts and (min(firsts)[:1] != "\n" or max(firsts)[:1] != "\n"):
+        return None
+    return fields
+
+
+def _fast_columns(source: Source, required: Sequence[str]) -> dict[str, list[str]] | None:
+    """Read a small clean CSV file whole into its required columns, with C-level passes.
+
+    Returns:
+        Each required column's values, or None when the file needs the row-by-row reader
+        (not a path, quoted fields, blank lines, a row with the wrong number of fields).
+
+    Raises:
+        InputDataError: the file cannot be read, or lacks a required column.
+    """
+    text = _clean_text(source)
+    if text is None:
+        return None
+    header, _, body = text.partition("\n")
+    if not header.strip():
+        return None
+    names = header.split(",")
+    columns = column_indices(names, required, os.fspath(cast("str", source)))
+    fields = _aligned_fields(body, len(names))
+    if fields is None:
+        return None
+    found = {name: fields[index :: len(names)] for name, index in columns.items()}
+    for name, index in columns.items():
+        if index == 0:
+            found[name] = list(map(_after_first, found[name]))
+    return found
+
+
+_after_first = itemgetter(slice(1, None))
+
+
+class _TimesOfDay(dict[str, int]):
+    """Seconds after midnight of each distinct ``HH:MM[:SS]`` text, parsed on first use."""
+
+    def __missing__(self, key: str) -> int:
+        value = self[key] = parse_time_of_day(key)
+        return value
+
+
+_WEEKDAYS: Final = {str(day): day for day in range(7)}
+
+
+def _fast_hours(source: Source) -> dict[str, list[tuple[int, int, int]]] | None:
+    """Read a clean hours file with C-level passes; None when a row needs a closer look."""
+    found = _fast_columns(source, HOURS_COLUMNS)
+    if found is None:
+        return None
+    stores = found["store_id"]
+    if "" in stores:
+        return None
+    times = _TimesOfDay()
+    try:
+        days = list(map(_WEEKDAYS.__getitem__, found["dayOfWeek"]))
+        starts = list(map(times.__getitem__, found["start_time_local"]))
+        ends = list(map(times.__getitem__, found["end_time_local"]))
+    except (KeyError, ValueError):
+        return None
+    slots: dict[str, list[tuple[int, int, int]]] = _Lists()
+    deque(map(list.append, map(slots.__getitem__, stores), zip(days, starts, ends)), 0)
+    return dict(slots)
+
+
+class _Lists(dict[str, list[tuple[int, int, int]]]):
+    """A list per key, made on first use."""
+
+    def __missing__(self, key: str) -> list[tuple[int, int, int]]:
+        value: list[tuple[int, int, int]] = []
+        self[key] = value
+        return value
+
+
+def read_business_hours(
+    source: Source, *, errors: RowErrors | None = None
+) -> dict[str, list[tuple[int, int, int]]]:
+    """Read a business hours CSV into each store's ``(day_of_week, start, end)`` slots.
+
+    Times are seconds after local midnight.
+
+    Raises:
+        InputDataError: a bad row (in fail mode), or the file cannot be read, is empty or
+            lacks a required column.
+    """
+    fast = _fast_hours(source)
+    if fast is not None:
+        return fast
+    slots: dict[str, list[tuple[int, int, int]]] = {}
+    for store_id, day, start, end in _hours_rows(source, errors or RowErrors()):
+        slots.setdefault(store_id, []).append((day, start, end))
+    return slots
+
+
+def iter_business_hours(
+    source: Source, *, errors: RowErrors | None = None
+) -> Iterator[BusinessHours]:
+    """Yield the rows of a business hours CSV one at a time.
+
+    Raises:
+        InputDataError: as :func:`read_business_hours`.
+    """
+    for store_id, day, start, end in _hours_rows(source, errors or RowErrors()):
+        yield BusinessHours(
+            store_id,
+            day,
+            datetime.fromtimestamp(start, timezone.utc).time(),
+            datetime.fromtimestamp(end, timezone.utc).time(),
+        )
+
+
+def _timezone_rows(source: Source, errors: RowErrors) -> Iterator[tuple[str, str]]:
+    with open_table(source, TIMEZONE_COLUMNS, "time zones") as table:
+        columns = table.columns
+        store, zone = columns["store_id"], columns["timezone_str"]
+        width = len(table.header)
+        known: dict[str, bool] = {}
+        seen: dict[str, str] = {}
+        for line, row in table.rows:
+            if len(row) != width:
+                errors.bad_row(
+                    f"expected {width} fields, found {len(row)}",
+                    path=table.path,
+                    line=line,
+                    row=",".join(row),
+                )
+                continue
+            store_id, name = row[store], row[zone].strip()
+            if not store_id:
+                errors.bad_row("empty store_id", path=table.path, line=line, row=",".join(row))
+                continue
+            valid = known.get(name)
+            if valid is None:
+                valid = known[name] = is_time_zone(name)
+            if not valid:
+                errors.bad_row(
+                    f"unknown time zone {row[zone]!r}: "
+                    "expected an IANA name such as America/New_York",
+                    path=table.path,
+                    line=line,
+                    row=",".join(row),
+                )
+                continue
+            if seen.setdefault(store_id, name) != name:
+                errors.bad_row(
+                    f"store {store_id} already has time zone {seen[store_id]}",
+                    path=table.path,
+                    line=line,
+                    row=",".join(row),
+                )
+                continue
+            yield store_id, name
+
+
+def _fast_timezones(source: Source) -> dict[str, str] | None:
+    """Read a clean time zones file with C-level passes; None when a row needs a closer look."""
+    found = _fast_columns(source, TIMEZONE_COLUMNS)
+    if found is None:
+        return None
+    stores, names = found["store_id"], found["timezone_str"]
+    zones = dict(zip(stores, names))
+    if len(zones) != len(stores) or "" in zones:
+        return None
+    return zones if all(map(is_time_zone, set(names))) else None
+
+
+def read_timezones(source: Source, *, errors: RowErrors | None = None) -> dict[str, str]:
+    """Read a time zones CSV into each store's IANA time zone name.
+
+    Raises:
+        InputDataError: a bad row (unknown time zone, a second different zone for a store)
+            in fail mode, or the file cannot be read, is empty or lacks a required column.
+    """
+    fast = _fast_timezones(source)
+    if fast is not None:
+        return fast
+    return dict(_timezone_rows(source, errors or RowErrors()))
+
+
+def iter_timezones(source: Source, *, errors: RowErrors | None = None) -> Iterator[StoreTimezone]:
+    """Yield the rows of a time zones CSV one at a time.
+
+    Raises:
+        InputDataError: as :func:`read_timezones`.
+    """
+    for store_id, name in _timezone_rows(source, errors or RowErrors()):
+        yield StoreTimezone(store_id, name)
+
+
+# --------------------------------------------------------------------------- report files
+
+
+def read_report_csv(path: str | os.PathLike[str]) -> list[StoreUptime]:
+    """Read a report CSV written by :func:`outages_processor.reports.write_report_csv`.
+
+    Raises:
+        InputDataError: the file is missing, or is not a report.
+    """
+    rows: list[StoreUptime] = []
+    with open_table(path, StoreUptime.COLUMNS, "report") as table:
+        columns = table.columns
+        indices = [columns[name] for name in StoreUptime.COLUMNS]
+        for line, row in table.rows:
+            try:
+                rows.append(
+                    StoreUptime(row[indices[0]], *(float(row[index]) for index in indices[1:]))
+                )
+            except (ValueError, IndexError) as err:
+                raise InputDataError(
+                    f"not a report row: {err}", path=table.path, line=line
+                ) from err
+    return rows

@@ -1,0 +1,544 @@
+"""The fast reader of the status file: byte ranges read in whole chunks, polls by store.
+
+The status file of a real chain holds millions of rows. :func:`read_status_part` reads one
+byte range of it (see :func:`split_status`), whole chunks at a time, with a handful of
+C-level passes per chunk instead of Python code per row, and groups the poll times by
+store into flat arrays (:class:`PollBlock`) that are cheap to send to another process.
+Each range can be read by a different worker; the stores are split into partitions by a
+stable hash, so that a store's polls from every range meet in one partition.
+
+A chunk the fast path cannot take whole (a bad row, an unusual timestamp style, a blank
+line) is read again row by row, which finds each bad row and its line. A file with quoted
+fields or bare carriage returns cannot be cut into byte ranges safely: it is read from
+start to end by :func:`read_status_sequential`, with the CSV module.
+
+Poll times are float seconds since the Unix epoch, signed: ``+t`` for an active poll and
+``-t`` for an inactive one (``-0.0`` at the epoch itself), so that one array per store
+holds both statuses.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import pickle
+import zlib
+from array import array
+from bisect import bisect_left, bisect_right
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
+from operator import attrgetter, mul, neg
+from typing import Final
+
+import attrs
+
+from outages_processor.errors import InputDataError
+from outages_processor.models.uptime import OnError, Poll, RejectedRow
+from outages_processor.storage.csv_inputs import (
+    MEMORY,
+    STATUS_COLUMNS,
+    RowErrors,
+    Source,
+    column_indices,
+    open_table,
+    parse_status_row,
+)
+
+__all__ = [
+    "PollBlock",
+    "StatusLayout",
+    "StatusPart",
+    "group_polls",
+    "partition_of",
+    "read_status_layout",
+    "read_status_part",
+    "read_status_sequential",
+    "split_signed",
+    "split_status",
+]
+
+_CHUNK_BYTES: Final = 1 << 15
+# Chunks of ~32 KiB keep each chunk's temporary strings in the CPU caches and let the
+# allocator reuse the same memory chunk after chunk.
+_STATUSES: Final = frozenset(("active", "inactive"))
+
+_fromisoformat = datetime.fromisoformat
+_to_epoch = datetime.timestamp
+_tzinfo = attrgetter("tzinfo")
+
+
+def partition_of(store_id: str, partitions: int) -> int:
+    """Return the partition (``0 <= p < partitions``) a store's work goes to.
+
+    Stable across processes and runs (unlike :func:`hash` of a string).
+    """
+    return zlib.crc32(store_id.encode("utf-8")) % partitions
+
+
+@attrs.frozen
+class StatusLayout:
+    """Where the data of a status file is and which column holds what.
+
+    Attributes:
+        path: the file, as the user named it (used in messages).
+        size: its size in bytes.
+        data_start: the byte offset of the first row after the header.
+        columns: the number of columns in the header.
+        store: the index of ``store_id``.
+        status: the index of ``status``.
+        timestamp: the index of ``timestamp_utc``.
+    """
+
+    path: str
+    size: int
+    data_start: int
+    columns: int
+    store: int
+    status: int
+    timestamp: int
+
+
+def read_status_layout(path: str | os.PathLike[str]) -> StatusLayout:
+    """Read the header of a status file.
+
+    Raises:
+        InputDataError: the file cannot be read, is empty, or lacks a required column.
+    """
+    display = os.fspath(path)
+    try:
+        with open(path, "rb") as stream:
+            first = stream.readline()
+            size = os.fstat(stream.fileno()).st_size
+    except OSError as err:
+        raise InputDataError(f"cannot read the file: {err.strerror or err}", path=display) from err
+    if not first.strip():
+        raise InputDataError(
+            "the status file is empty: expected a header row "
+            f"({', '.join(STATUS_COLUMNS)}) and at least one row",
+            path=display,
+        )
+    try:
+        header_text = first.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise InputDataError("the header is not valid UTF-8", path=display, line=1) from err
+    header = next(csv.reader([header_text.rstrip("\r\n")]))
+    indices = column_indices(header, STATUS_COLUMNS, display)
+    return StatusLayout(
+        display,
+        size,
+        len(first),
+        len(header),
+        indices["store_id"],
+        indices["status"],
+        indices["timestamp_utc"],
+    )
+
+
+def split_status(layout: StatusLayout, parts: int) -> list[tuple[int, int]]:
+    """Cut a status file's rows into about ``parts`` byte ranges of whole lines.
+
+    Returns:
+        ``(start, end)`` byte offsets, in file order, covering every row once.
+    """
+    bounds = [layout.data_start]
+    span = layout.size - layout.data_start
+    with open(layout.path, "rb") as stream:
+        for part in range(1, max(parts, 1)):
+            stream.seek(layout.data_start + span * part // parts - 1)
+            stream.readline()
+            position = stream.tell()
+            if bounds[-1] < position < layout.size:
+                bounds.append(position)
+    bounds.append(layout.size)
+    return [(start, end) for start, end in zip(bounds, bounds[1:]) if end > start]
+
+
+# --------------------------------------------------------------------------- poll blocks
+
+
+@attrs.frozen
+class PollBlock:
+    """Poll times of several stores packed into flat arrays, cheap to send to a process.
+
+    Store ``store_ids[i]`` has ``counts[i]`` times, following the previous store's in
+    ``times``: seconds since the epoch, positive for an active poll and negative for an
+    inactive one, in file order. A block can wait in a file (``spilled``) so that only its
+    store ids and the file's name travel between processes of one machine.
+    """
+
+    store_ids: list[str]
+    counts: array[int]
+    times: array[float]
+    spilled: str | None = None
+
+    def signed(self) -> Iterator[tuple[str, array[float]]]:
+        """Yield ``(store_id, signed_times)`` for each store of the block."""
+        block = self.load()
+        times = block.times
+        position = 0
+        for store_id, count in zip(block.store_ids, block.counts):
+            yield store_id, times[position : position + count]
+            position += count
+
+    def spill(self, path: str | os.PathLike[str]) -> PollBlock:
+        """Write the block to ``path``; return a stand-in with the store ids and the file."""
+        with open(path, "wb") as stream:
+            pickle.dump((self.store_ids, self.counts, self.times), stream, pickle.HIGHEST_PROTOCOL)
+        return PollBlock(self.store_ids, array("q"), array("d"), os.fspath(path))
+
+    def load(self) -> PollBlock:
+        """Return the block itself, read back from its file if it was spilled."""
+        if self.spilled is None:
+            return self
+        with open(self.spilled, "rb") as stream:
+            store_ids, counts, times = pickle.load(stream)
+        return PollBlock(store_ids, counts, times)
+
+
+def split_signed(signed: Iterable[float]) -> tuple[list[float], list[float]]:
+    """Split one store's signed poll times into sorted active and inactive times.
+
+    Args:
+        signed: seconds since the epoch, positive for an active poll and negative (``-0.0``
+            at the epoch itself) for an inactive one.
+
+    Returns:
+        ``(active, inactive)``, each sorted ascending.
+    """
+    ordered = sorted(signed)
+    negative = bisect_left(ordered, 0.0)
+    if not negative and ordered and ordered[0] > 0.0:
+        return ordered, []
+    positive = bisect_right(ordered, 0.0, negative)
+    inactive = list(map(neg, reversed(ordered[:negative])))
+    active = ordered[positive:]
+    if positive > negative:
+        # A poll at the epoch itself: 0.0 and -0.0 sort together, the sign tells them apart.
+        for zero in ordered[negative:positive]:
+            (active if math.copysign(1.0, zero) > 0 else inactive).insert(0, 0.0)
+    return active, inactive
+
+
+@attrs.frozen
+class StatusPart:
+    """What reading (part of) a status file gives.
+
+    Attributes:
+        blocks: the polls, one block per partition of the stores.
+        latest: the latest poll time (seconds since the epoch; ``-inf`` without polls).
+        polls: the number of valid polls read.
+        rejects: the rows skipped as bad (``on_error="skip"``).
+        error: the first bad row as ``(reason, line)`` (``on_error="fail"``); the part is
+            incomplete then.
+        needs_sequential: the bytes cannot be cut into ranges safely (quoted fields or bare
+            carriage returns): read the whole file with :func:`read_status_sequential`.
+    """
+
+    blocks: tuple[PollBlock, ...]
+    latest: float = -math.inf
+    polls: int = 0
+    rejects: tuple[RejectedRow, ...] = ()
+    error: tuple[str, int | None] | None = None
+    needs_sequential: bool = False
+
+
+class _Groups(dict[str, "array[float]"]):
+    """Signed poll times by store: ``+t`` for an active poll, ``-t`` for an inactive one.
+
+    One number per poll keeps one array per store, whatever its status; a new store gets
+    an empty array on first use. Arrays hold plain doubles: keeping millions of float
+    objects alive instead makes every later allocation slower.
+    """
+
+    def __missing__(self, key: str) -> array[float]:
+        value = self[key] = array("d")
+        return value
+
+
+class _StopRead(Exception):
+    """Ends a read early: the first bad row in fail mode, or bytes that cannot be split."""
+
+
+class _NeedsSequential(_StopRead):
+    """The bytes cannot be cut into ranges: quoted fields or bare carriage returns."""
+
+
+class _PollCollector:
+    """Collects one part's poll times by store, and its bad rows."""
+
+    def __init__(self, path: str, columns: int, on_error: OnError) -> None:
+        self.path = path
+        self.columns = columns
+        self.errors = RowErrors(on_error)
+        self.groups = _Groups()
+        # The fast path keys stores by "\n" + id when the id is the first column (the line
+        # break it splits on stays glued to the first field); merged at the end.
+        self.groups_nl = _Groups()
+        self.latest = -math.inf
+        self.polls = 0
+        self.error: tuple[str, int | None] | None = None
+
+    def row(self, fields: Sequence[str], line: int, store: int, status: int, stamp: int) -> None:
+        """Check and add one row given as its fields.
+
+        Raises:
+            _StopRead: the row is bad and the mode is fail (the row is kept in ``error``).
+        """
+        try:
+            store_id, active, instant = parse_status_row(fields, self.columns, store, status, stamp)
+        except ValueError as err:
+            if self.errors.on_error == "fail":
+                self.error = (str(err), line)
+                raise _StopRead from None
+            self.errors.bad_row(str(err), path=self.path, line=line, row=",".join(fields))
+            return
+        self.add(store_id, active, instant)
+
+    def add(self, store_id: str, active: bool, instant: float) -> None:
+        """Add one valid poll."""
+        self.groups[store_id].append(instant if active else -instant)
+        self.polls += 1
+        self.latest = max(self.latest, instant)
+
+    def part(self, partitions: int, *, needs_sequential: bool = False) -> StatusPart:
+        """Pack what was collected into one block per partition."""
+        groups = self.groups
+        for key, signed in self.groups_nl.items():
+            groups[key[1:]].extend(signed)
+        self.groups_nl.clear()
+        blocks = [PollBlock([], array("q"), array("d")) for _ in range(max(partitions, 1))]
+        for store_id, signed in groups.items():
+            block = blocks[partition_of(store_id, len(blocks))] if partitions > 1 else blocks[0]
+            block.store_ids.append(store_id)
+            block.counts.append(len(signed))
+            block.times.extend(signed)
+        groups.clear()
+        return StatusPart(
+            tuple(blocks),
+            self.latest,
+            self.polls,
+            tuple(self.errors.rejects),
+            self.error,
+            needs_sequential,
+        )
+
+
+# --------------------------------------------------------------------------- fast ranges
+
+
+def _split_chunk(text: str, layout: StatusLayout) -> tuple[list[str], bool] | None:
+    """Split a chunk of whole lines into fields, the timestamp being the last column.
+
+    Returns:
+        The fields, row after row (each row's first field keeps the line break before it),
+        and whether the timestamps are ISO 8601 rather than ``... UTC``; or None when some
+        row has not exactly the header's number of fields, or the styles are mixed.
+    """
+    width = layout.columns
+    lines = text.count("\n")
+    # `2023-01-22 12:09:39.38 UTC` becomes `...39.38Z`, which fromisoformat reads.
+    fields = ("\n" + text).replace(" UTC\n", "Z,\n").split(",")
+    iso = len(fields) != width * lines + 1
+    if iso:
+        # ISO 8601 timestamps carry their own zone: only the line breaks change.
+        fields = ("\n" + text.replace("\n", ",\n")).split(",")
+    if fields.pop() != "\n" or len(fields) != width * lines:
+        return None
+    # With the counts right, every line has exactly `width` fields when every first field
+    # starts with the line break before it: the smallest and the largest do.
+    firsts = fields[0::width]
+    if min(firsts)[:1] != "\n" or max(firsts)[:1] != "\n":
+        return None
+    return fields, iso
+
+
+class _RangeReader:
+    """Reads one byte range of a status file chunk by chunk."""
+
+    def __init__(self, layout: StatusLayout, start: int, collector: _PollCollector) -> None:
+        self.layout = layout
+        self.start = start
+        self.collector = collector
+        self._first_line: int | None = None
+        # The fast path splits on commas only, so the first column keeps the line break
+        # before it: the status is then looked up with a "\n" prefix.
+        self._groups = collector.groups_nl if layout.store == 0 else collector.groups
+        prefix = "\n" if layout.status == 0 else ""
+        self._sign = {prefix + "active": 1.0, prefix + "inactive": -1.0}.__getitem__
+
+    def first_line(self) -> int:
+        """The line number of the range's first row (counted only when a message needs it)."""
+        if self._first_line is None:
+            count = 1
+            with open(self.layout.path, "rb") as stream:
+                remaining = self.start
+                while remaining > 0 and (block := stream.read(min(remaining, 1 << 22))):
+                    count += block.count(b"\n")
+                    remaining -= len(block)
+            self._first_line = count
+        return self._first_line
+
+    def chunk(self, raw: bytes, lines_before: int) -> None:
+        """Read one chunk of whole lines (ending with a line break).
+
+        Args:
+            raw: the chunk's bytes.
+            lines_before: lines of this range before the chunk.
+
+        Raises:
+            _StopRead: a bad row in fail mode (recorded in the collector), or bytes that
+                cannot be split (the collector's part is then read sequentially).
+        """
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            self._careful(raw.split(b"\n")[:-1], lines_before)
+            return
+        if "\r" in text:
+            text = text.replace("\r\n", "\n")
+        if "\r" in text or '"' in text:
+            raise _NeedsSequential
+        if not self._fast(text):
+            self._careful(text.split("\n")[:-1], lines_before)
+
+    def _fast(self, text: str) -> bool:
+        """Read a chunk with C-level passes; False (nothing added) when it is not clean."""
+        layout = self.layout
+        split = _split_chunk(text, layout) if layout.timestamp == layout.columns - 1 else None
+        if split is None:
+            return False
+        fields, iso = split
+        width = layout.columns
+        stores = fields[layout.store :: width]
+        if ("\n" if layout.store == 0 else "") in stores:
+            return False
+        try:
+            signs = list(map(self._sign, fields[layout.status :: width]))
+            stamps = list(map(_fromisoformat, fields[layout.timestamp :: width]))
+        except (KeyError, ValueError):
+            return False
+        if iso and not all(map(_tzinfo, stamps)):
+            return False
+        seconds = list(map(_to_epoch, stamps))
+        del stamps
+        deque(map(array.append, map(self._groups.__getitem__, stores), map(mul, seconds, signs)), 0)
+        collector = self.collector
+        collector.polls += len(stores)
+        collector.latest = max(collector.latest, *seconds)
+        return True
+
+    def _careful(self, lines: Sequence[bytes | str], lines_before: int) -> None:
+        """Read a chunk row by row: slower, and it knows each row's line number."""
+        collector = self.collector
+        layout = self.layout
+        first = self.first_line() + lines_before
+        for index, line in enumerate(lines):
+            if isinstance(line, bytes):
+                try:
+                    line = line.decode("utf-8")
+                except UnicodeDecodeError:
+                    if collector.errors.on_error == "fail":
+                        collector.error = ("not valid UTF-8", first + index)
+                        raise _StopRead from None
+                    collector.errors.bad_row(
+                        "not valid UTF-8", path=layout.path, line=first + index, row=repr(line)
+                    )
+                    continue
+                line = line.removesuffix("\r")
+                if "\r" in line or '"' in line:
+                    raise _NeedsSequential
+            if line:
+                collector.row(
+                    line.split(","), first + index, layout.store, layout.status, layout.timestamp
+                )
+
+
+def read_status_part(
+    layout: StatusLayout,
+    start: int,
+    end: int,
+    *,
+    partitions: int = 1,
+    on_error: OnError = "fail",
+    progress: Callable[[int], None] | None = None,
+) -> StatusPart:
+    """Read the rows of one byte range of a status file (see :func:`split_status`).
+
+    Args:
+        layout: the file's header, from :func:`read_status_layout`.
+        start: the range's first byte (the start of a line).
+        end: the byte after the range (the start of a line, or the file's size).
+        partitions: how many blocks to split the stores into (see :func:`partition_of`).
+        on_error: ``"fail"`` stops at the first bad row (reported in ``error``), ``"skip"``
+            keeps bad rows in ``rejects``.
+        progress: called with the number of bytes read after each chunk.
+
+    Returns:
+        The range's polls by partition, with their latest time, count and bad rows.
+
+    Raises:
+        InputDataError: the file cannot be read.
+    """
+    collector = _PollCollector(layout.path, layout.columns, on_error)
+    reader = _RangeReader(layout, start, collector)
+    lines_before = 0
+    try:
+        with open(layout.path, "rb") as stream:
+            stream.seek(start)
+            position = start
+            while position < end and (raw := stream.read(min(_CHUNK_BYTES, end - position))):
+                if not raw.endswith(b"\n") and position + len(raw) < end:
+                    raw += stream.readline()
+                position += len(raw)
+                if not raw.endswith(b"\n"):
+                    raw += b"\n"
+                reader.chunk(raw, lines_before)
+                lines_before += raw.count(b"\n")
+                if progress is not None:
+                    progress(len(raw))
+    except _NeedsSequential:
+        return collector.part(partitions, needs_sequential=True)
+    except _StopRead:
+        pass
+    except OSError as err:
+        raise InputDataError(
+            f"cannot read the file: {err.strerror or err}", path=layout.path
+        ) from err
+    return collector.part(partitions)
+
+
+def group_polls(polls: Iterable[Poll], *, partitions: int = 1) -> StatusPart:
+    """Pack in-memory polls the way :func:`read_status_part` packs a file's."""
+    collector = _PollCollector(MEMORY, 0, "fail")
+    for poll in polls:
+        collector.add(poll.store_id, poll.status == "active", poll.timestamp.timestamp())
+    return collector.part(partitions)
+
+
+def read_status_sequential(
+    source: Source, *, partitions: int = 1, on_error: OnError = "fail"
+) -> StatusPart:
+    """Read a whole status file row by row (any CSV: quoted fields, bare carriage returns).
+
+    Args:
+        source: a path, or a text stream.
+        partitions: how many blocks to split the stores into.
+        on_error: ``"fail"`` or ``"skip"`` (see :func:`read_status_part`).
+
+    Returns:
+        All the polls by partition (``error`` set at the first bad row in fail mode).
+
+    Raises:
+        InputDataError: the file cannot be read, is empty or lacks a required column.
+    """
+    with open_table(source, STATUS_COLUMNS, "status") as table:
+        collector = _PollCollector(table.path, len(table.header), on_error)
+        store, status, stamp = (table.columns[name] for name in STATUS_COLUMNS)
+        try:
+            for line, row in table.rows:
+                collector.row(row, line, store, status, stamp)
+        except _StopRead:
+            pass
+    return collector.part(partitions)
