@@ -52,9 +52,30 @@ if TYPE_CHECKING:
         RecordBatch,
         RejectedRecord,
     )
+    from outages_processor.core.business_hours import business_intervals_between
+    from outages_processor.core.uptime import compute_uptime
+    from outages_processor.models.uptime import (
+        BusinessHours,
+        Poll,
+        RejectedRow,
+        ReportState,
+        ReportStatus,
+        StoreTimezone,
+        StoreUptime,
+        UptimeReport,
+    )
+    from outages_processor.reports import (
+        ProgressCallback,
+        ReportService,
+        build_report,
+        run_report,
+        write_rejects_csv,
+        write_report_csv,
+    )
     from outages_processor.settings import Settings
     from outages_processor.sites import process_site, process_sites
     from outages_processor.storage.event_store import EventStore, ingest_files
+    from outages_processor.storage.csv_inputs import iter_business_hours, iter_polls, iter_timezones
     from outages_processor.storage.record_inputs import read_records
 
 # Public name -> the module that defines it.
@@ -97,6 +118,26 @@ _EXPORTS: dict[str, str] = {
     "process_site": "outages_processor.sites",
     "process_sites": "outages_processor.sites",
     "select_site_outages": "outages_processor.core.filtering",
+    # Store uptime reports
+    "business_intervals_between": "outages_processor.core.business_hours",
+    "compute_uptime": "outages_processor.core.uptime",
+    "BusinessHours": "outages_processor.models.uptime",
+    "Poll": "outages_processor.models.uptime",
+    "RejectedRow": "outages_processor.models.uptime",
+    "ReportState": "outages_processor.models.uptime",
+    "ReportStatus": "outages_processor.models.uptime",
+    "StoreTimezone": "outages_processor.models.uptime",
+    "StoreUptime": "outages_processor.models.uptime",
+    "UptimeReport": "outages_processor.models.uptime",
+    "ProgressCallback": "outages_processor.reports",
+    "ReportService": "outages_processor.reports",
+    "build_report": "outages_processor.reports",
+    "run_report": "outages_processor.reports",
+    "write_rejects_csv": "outages_processor.reports",
+    "write_report_csv": "outages_processor.reports",
+    "iter_business_hours": "outages_processor.storage.csv_inputs",
+    "iter_polls": "outages_processor.storage.csv_inputs",
+    "iter_timezones": "outages_processor.storage.csv_inputs",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])

@@ -37,6 +37,27 @@ OUTAGE_EVENTS = {
     "merge_events",
     "read_records",
 }
+STORE_UPTIME = {
+    "BusinessHours",
+    "Poll",
+    "ProgressCallback",
+    "RejectedRow",
+    "ReportService",
+    "ReportState",
+    "ReportStatus",
+    "StoreTimezone",
+    "StoreUptime",
+    "UptimeReport",
+    "build_report",
+    "business_intervals_between",
+    "compute_uptime",
+    "iter_business_hours",
+    "iter_polls",
+    "iter_timezones",
+    "run_report",
+    "write_rejects_csv",
+    "write_report_csv",
+}
 ERRORS = {
     "ApiConnectionError",
     "ApiError",
@@ -53,7 +74,7 @@ ERRORS = {
     "ReportError",
     "ServerError",
 }
-PUBLIC = SITE_REPORTING | OUTAGE_EVENTS | ERRORS | {"__version__"}
+PUBLIC = SITE_REPORTING | STORE_UPTIME | OUTAGE_EVENTS | ERRORS | {"__version__"}
 
 
 def test_all_is_exactly_the_public_surface_and_sorted() -> None:
