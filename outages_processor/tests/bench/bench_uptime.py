@@ -44,7 +44,7 @@ DATA = Path(__file__).resolve().parent / "data"
 STORES = 14_092
 HOURS = 186  # 7.75 days
 KEEP = 0.70  # share of hourly slots with a poll: about 1.83 million polls
-ROUNDS = 3
+ROUNDS = 5
 START = datetime(2023, 1, 18, tzinfo=timezone.utc)
 
 
