@@ -220,7 +220,7 @@ def test_unexpected_errors_fail_the_report(
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("outages_processor.reports.build_report", broken)
+    monkeypatch.setattr("outages_processor.reports.service.build_report", broken)
     report_id = service.trigger(*files)
     status = service.wait(report_id, timeout=30)
     assert (status.state, status.error) == (ReportState.FAILED, "boom")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import multiprocessing
+import pickle
 import random
 import threading
 from collections.abc import Sequence
@@ -14,7 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from outages_processor import reports
+from outages_processor.reports import building, inputs
+from outages_processor.reports import workers as report_workers
+from outages_processor.storage import status_ranges
+from outages_processor.storage.csv_inputs import RowErrors
 from outages_processor.core.uptime import compute_uptime
 from outages_processor.errors import InputDataError
 from outages_processor.models.uptime import RejectedRow, StoreUptime, UptimeReport
@@ -83,7 +87,7 @@ def test_large_files_use_a_process_pool_by_default(
 ) -> None:
     """Past the size threshold, the default pool spills polls to files: same rows."""
     alone = build_report(*files, jobs=1)
-    monkeypatch.setattr(reports, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(building, "PARALLEL_MIN_BYTES", 0)
     assert build_report(*files, jobs=2).rows == alone.rows
 
 
@@ -329,31 +333,32 @@ def test_spilled_transport_computes_the_same(
     files: tuple[Path, Path, Path], tmp_path: Path
 ) -> None:
     """Polls and tables passed through files give the values passed in memory give."""
-    # pylint: disable=protected-access
-    layout = reports.status_ranges.read_status_layout(files[0])
+    layout = status_ranges.read_status_layout(files[0])
     spill = tmp_path / "spill"
     spill.mkdir()
-    direct = reports._read_part(layout, layout.data_start, layout.size, 2, "fail", None)
-    spilled = reports._read_part(layout, layout.data_start, layout.size, 2, "fail", str(spill))
+    whole = (layout, layout.data_start, layout.size, 2, "fail")
+    direct = report_workers.read_part(*whole, None)
+    spilled = report_workers.read_part(*whole, str(spill))
     assert all(block.spilled for block in spilled.blocks)
-    tables = reports._schedules(files[1], files[2], reports.RowErrors())
+    tables = inputs.read_schedules(files[1], files[2], RowErrors())
     tables_path = spill / "tables.pickle"
-    tables_path.write_bytes(__import__("pickle").dumps(tables))
+    tables_path.write_bytes(pickle.dumps(tables))
+    compute = report_workers.compute_partition
     for number in range(2):
-        assert reports._compute_partition(
+        assert compute(
             [spilled.blocks[number]], str(tables_path), direct.latest, "nearest"
-        ) == reports._compute_partition([direct.blocks[number]], tables, direct.latest, "nearest")
+        ) == compute([direct.blocks[number]], tables, direct.latest, "nearest")
 
 
 def test_pools_fork_only_a_single_threaded_process() -> None:
     """With another thread running, the default pool starts its workers another way."""
     # pylint: disable=protected-access
-    assert reports._process_pool(1)._mp_context.get_start_method() == "fork"  # type: ignore[attr-defined]
+    assert report_workers.process_pool(1)._mp_context.get_start_method() == "fork"  # type: ignore[attr-defined]
     stop = threading.Event()
     other = threading.Thread(target=stop.wait)
     other.start()
     try:
-        pool = reports._process_pool(1)
+        pool = report_workers.process_pool(1)
         assert pool._mp_context.get_start_method() == "forkserver"  # type: ignore[attr-defined]
         pool.shutdown()
     finally:
@@ -377,7 +382,7 @@ def test_stores_sharing_hours_and_zone_share_one_schedule(tmp_path: Path) -> Non
     )
     hours = write_csv(tmp_path / "h.csv", HOURS_HEADER, ["1,0,09:00,17:00", "2,0,09:00,17:00"])
     zones = write_csv(tmp_path / "z.csv", "store_id,timezone_str", ["1,UTC", "2,UTC"])
-    store_schedule, schedules = reports._schedules(hours, zones, reports.RowErrors())  # pylint: disable=protected-access
+    store_schedule, schedules = inputs.read_schedules(hours, zones, RowErrors())
     assert store_schedule == {"1": 1, "2": 1} and len(schedules) == 2
     first, second = build_report(status, hours, zones)
     assert (first.uptime_last_day, second.downtime_last_day) == (3.0, 3.0)

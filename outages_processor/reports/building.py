@@ -1,0 +1,349 @@
+"""Building a report: read the inputs, compute each store's row, on any executor.
+
+Without an executor, large status files use a process pool over the machine's cores, and
+small ones run in the calling thread; ``executor`` takes any
+:class:`concurrent.futures.Executor` (a Dask cluster's ``client.get_executor()`` included;
+its workers must be able to open the input path).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import stat
+import pickle
+import tempfile
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, Future, as_completed
+from datetime import datetime, timezone
+from typing import Final, TypeAlias, cast
+
+import attrs
+
+from outages_processor.errors import InputDataError
+from outages_processor.models.uptime import Interpolation, OnError, Poll, StoreUptime, UptimeReport
+
+from outages_processor.reports.inputs import (
+    HoursInput,
+    StatusInput,
+    Tables,
+    TimezonesInput,
+    as_source,
+    read_schedules,
+)
+from outages_processor.reports.workers import (
+    Runner,
+    compute_partition,
+    process_pool,
+    read_part,
+)
+from outages_processor.storage import csv_inputs, status_ranges
+from outages_processor.storage.csv_inputs import RowErrors, Source
+from outages_processor.storage.status_ranges import StatusPart
+
+__all__ = ["PARALLEL_MIN_BYTES", "ProgressCallback", "build_report"]
+
+logger = logging.getLogger(__name__)
+
+ProgressCallback: TypeAlias = Callable[[str, int, int], None]
+"""Called as ``progress(stage, done, total)``; stages, in order: ``"reading"`` (bytes of
+the status file), ``"computing"`` (stores) and ``"writing"`` (rows). Work done by other
+processes is reported as each piece of it completes."""
+
+PARALLEL_MIN_BYTES: Final = 4 << 20
+"""Status files at least this large (bytes) use a process pool when no executor is given."""
+
+_RANGES_PER_WORKER: Final = 1
+# One byte range per worker: each range adds a block to every partition to merge.
+
+
+@attrs.frozen
+class _Options:
+    """The checked options of one report."""
+
+    interpolation: Interpolation
+    on_error: OnError
+    now: float | None
+    progress: ProgressCallback | None
+
+    @classmethod
+    def check(
+        cls,
+        now: datetime | None,
+        interpolation: str,
+        on_error: str,
+        progress: ProgressCallback | None,
+    ) -> _Options:
+        """Check the options a caller gave.
+
+        Raises:
+            ValueError: an unknown interpolation or on_error, or a naive ``now``.
+        """
+        if interpolation not in ("nearest", "previous"):
+            raise ValueError(f"unknown interpolation {interpolation!r}: use nearest or previous")
+        if on_error not in ("fail", "skip"):
+            raise ValueError(f"'on_error' must be in ('fail', 'skip'), not {on_error!r}")
+        if now is not None and (now.tzinfo is None or now.utcoffset() is None):
+            raise ValueError("now must be an aware datetime (add a UTC offset or Z)")
+        return cls(
+            cast(Interpolation, interpolation),
+            cast(OnError, on_error),
+            None if now is None else now.timestamp(),
+            progress,
+        )
+
+
+class _StatusReading:
+    """Reading the status polls: started at once (on the executor), gathered later."""
+
+    def __init__(self, status: StatusInput, runner: Runner, options: _Options) -> None:
+        self.status = status
+        self.runner = runner
+        self.on_error = options.on_error
+        self.progress = options.progress
+        self.done = 0
+        self.partitions = runner.workers if runner.executor is not None else 1
+        self.parts: list[StatusPart] = []
+        self.futures: dict[Future[StatusPart], int] = {}
+        self.total = 0
+        source = as_source(status)
+        if source is None:
+            polls = cast(Iterable[Poll], status)
+            self.parts = [status_ranges.group_polls(polls, partitions=self.partitions)]
+        elif not isinstance(source, (str, os.PathLike)) or not _is_regular_file(source):
+            # A stream, or a pipe: it can be read only once, from start to end.
+            self.parts = [self._sequential(source)]
+        else:
+            self._start(source)
+
+    def _sequential(self, source: Source) -> StatusPart:
+        return status_ranges.read_status_sequential(
+            source, partitions=self.partitions, on_error=self.on_error
+        )
+
+    def _advance(self, count: int) -> None:
+        self.done += count
+        if self.progress is not None:
+            self.progress("reading", self.done, self.total)
+
+    def _start(self, path: str | os.PathLike[str]) -> None:
+        layout = status_ranges.read_status_layout(path)
+        self.total = layout.size - layout.data_start
+        if not self.runner.executor is not None:
+            self.parts = [
+                status_ranges.read_status_part(
+                    layout,
+                    layout.data_start,
+                    layout.size,
+                    on_error=self.on_error,
+                    progress=self._advance,
+                )
+            ]
+            return
+        ranges = status_ranges.split_status(layout, self.runner.workers * _RANGES_PER_WORKER)
+        for start, end in ranges:
+            future = self.runner.submit(
+                read_part,
+                layout,
+                start,
+                end,
+                self.partitions,
+                self.on_error,
+                self.runner.spill,
+            )
+            self.futures[future] = end - start
+
+    def result(self) -> list[StatusPart]:
+        """Wait for the reading to finish; return its parts in input order."""
+        if self.futures:
+            for future in as_completed(self.futures):
+                self._advance(self.futures[future])
+            self.parts = [future.result() for future in self.futures]
+            if any(part.needs_sequential for part in self.parts):
+                logger.info(
+                    "%s has quoted fields or bare carriage returns: read whole", self.status
+                )
+                self.parts = [self._sequential(cast(Source, self.status))]
+        return self.parts
+
+
+def build_report(  # pylint: disable=too-many-arguments  # the documented keyword options
+    status: StatusInput,
+    hours: HoursInput,
+    timezones: TimezonesInput,
+    *,
+    now: datetime | None = None,
+    interpolation: Interpolation = "nearest",
+    executor: Executor | None = None,
+    progress: ProgressCallback | None = None,
+    jobs: int | None = None,
+    on_error: OnError = "fail",
+) -> UptimeReport:
+    """Compute each store's uptime and downtime within business hours.
+
+    Args:
+        status: the status polls: a CSV path or text stream (``store_id, status,
+            timestamp_utc``), or :class:`~outages_processor.models.uptime.Poll` values.
+        hours: business hours: a CSV path or stream (``store_id, dayOfWeek`` or ``day``,
+            ``start_time_local, end_time_local``), or ``BusinessHours`` values.
+        timezones: time zones: a CSV path or stream (``store_id, timezone_str``), or
+            ``StoreTimezone`` values.
+        now: the instant the windows end at (aware); default: the latest poll.
+        interpolation: ``"nearest"`` (default): the status of the nearest poll;
+            ``"previous"``: the status of the latest poll before.
+        executor: where to run the work (any :class:`concurrent.futures.Executor`);
+            default: a process pool of ``jobs`` workers for status files of at least
+            :data:`PARALLEL_MIN_BYTES`, else this thread.
+        progress: called as ``progress(stage, done, total)`` as the work advances.
+        jobs: workers to use (default: the machine's cores); 1 runs in this thread.
+        on_error: ``"fail"`` (default) stops at the first bad row; ``"skip"`` leaves bad
+            rows out and returns them in the report's ``rejects``.
+
+    Returns:
+        One row per store with at least one poll, sorted by store id.
+
+    Raises:
+        InputDataError: a bad row (in fail mode) as ``file:line: what is wrong``, a file
+            that cannot be read, lacks a column, or has no valid status rows.
+        ValueError: an invalid argument (interpolation, on_error, jobs, naive now).
+    """
+    options = _Options.check(now, interpolation, on_error, progress)
+    if jobs is not None and jobs < 1:
+        raise ValueError("jobs must be at least 1")
+    workers = jobs or os.cpu_count() or 1
+    with contextlib.ExitStack() as stack:
+        spill = None
+        if executor is None and workers > 1 and _is_large(status):
+            spill = stack.enter_context(tempfile.TemporaryDirectory(prefix="uptime-"))
+            executor = stack.enter_context(process_pool(workers))
+        return _build(Runner(executor, workers, spill), status, hours, timezones, options)
+
+
+def _build(
+    runner: Runner,
+    status: StatusInput,
+    hours: HoursInput,
+    timezones: TimezonesInput,
+    options: _Options,
+) -> UptimeReport:
+    """Read the inputs and compute the report, on the runner's executor."""
+    errors = RowErrors(options.on_error)
+    reading = _StatusReading(status, runner, options)
+    # The hours and time zones are read here while the workers read the status file.
+    schedule_error: InputDataError | None = None
+    tables: Tables = ({}, [])
+    try:
+        tables = read_schedules(hours, timezones, errors)
+    except InputDataError as err:
+        schedule_error = err
+    parts = reading.result()
+    polls = _check_parts(parts, status, schedule_error)
+    end = options.now if options.now is not None else max(part.latest for part in parts)
+    logger.debug("computing the report of %d polls", polls)
+    rows = _compute(runner, parts, tables, end=end, options=options)
+    rejects = [reject for part in parts for reject in part.rejects]
+    rejects.extend(errors.rejects)
+    return UptimeReport(
+        rows, datetime.fromtimestamp(end, timezone.utc), options.interpolation, rejects
+    )
+
+
+def _is_regular_file(path: str | os.PathLike[str]) -> bool:
+    """True for a file that can be read in byte ranges (not a pipe or a device)."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return True  # let the reader report what is wrong with it
+
+
+def _is_large(status: object) -> bool:
+    """True for a status file large enough to be worth a process pool."""
+    if not isinstance(status, (str, os.PathLike)):
+        return False
+    try:
+        return os.path.getsize(status) >= PARALLEL_MIN_BYTES
+    except OSError:
+        return False
+
+
+def _check_parts(
+    parts: Sequence[StatusPart], status: object, schedule_error: InputDataError | None
+) -> int:
+    """Raise the first bad status row, then a bad hours or zones row; count the polls."""
+    path = csv_inputs.source_name(status)
+    for part in parts:
+        if part.error is not None:
+            raise InputDataError(part.error[0], path=path, line=part.error[1])
+    if schedule_error is not None:
+        raise schedule_error
+    polls = sum(part.polls for part in parts)
+    if not polls:
+        skipped = sum(len(part.rejects) for part in parts)
+        reason = (
+            f"no valid status rows ({skipped} bad rows skipped)"
+            if skipped
+            else "no status rows: the status file has a header but no polls"
+        )
+        raise InputDataError(reason, path=path)
+    return polls
+
+
+def _compute(
+    runner: Runner,
+    parts: Sequence[StatusPart],
+    tables: Tables,
+    *,
+    end: float,
+    options: _Options,
+) -> list[StoreUptime]:
+    """Compute every partition and gather the rows, sorted by store id."""
+    partitions = len(parts[0].blocks)
+    shared: Tables | str = tables
+    if runner.spill is not None:
+        # Both workers need the same tables: one file beats one pickle per task.
+        shared = os.path.join(runner.spill, "tables.pickle")
+        with open(shared, "wb") as stream:
+            pickle.dump(tables, stream, pickle.HIGHEST_PROTOCOL)
+    total = len(
+        {store_id for part in parts for block in part.blocks for store_id in block.store_ids}
+    )
+    report = options.progress
+    inline = _stores_done(report, total) if runner.executor is None else None
+    futures = [
+        runner.submit(
+            compute_partition,
+            [part.blocks[number] for part in parts],
+            shared,
+            end,
+            options.interpolation,
+            inline,
+        )
+        for number in range(partitions)
+    ]
+    rows: list[StoreUptime] = []
+    for future in as_completed(futures):
+        rows.extend(_rows(*future.result()))
+        if report is not None:
+            report("computing", len(rows), total)
+    # Each partition comes sorted, so this merges a few sorted runs.
+    rows.sort(key=_store_key)
+    return rows
+
+
+def _stores_done(report: ProgressCallback | None, total: int) -> Callable[[int], None] | None:
+    """A callback reporting the stores computed so far out of ``total``, if reporting."""
+    if report is None:
+        return None
+    return lambda done: report("computing", done, total)
+
+
+def _rows(store_ids: list[str], values: array[float]) -> Iterator[StoreUptime]:
+    """Report rows from a partition's store ids and their six values each."""
+    for index, store_id in enumerate(store_ids):
+        yield StoreUptime(store_id, *values[6 * index : 6 * index + 6])
+
+
+def _store_key(row: StoreUptime) -> str:
+    return row.store_id

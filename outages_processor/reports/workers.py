@@ -1,0 +1,185 @@
+"""The work that runs in workers: reading a byte range, computing a partition of the stores.
+
+Work is split by store. A large status file is split into byte ranges, each read by a
+worker into per-store arrays; the stores are then split into partitions by a stable hash,
+and each partition is computed by a worker. :class:`Runner` sends work to any
+:class:`concurrent.futures.Executor`, or runs it in the calling thread.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from array import array
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from typing import Any, Final, TypeVar
+
+import attrs
+
+from outages_processor.core.business_hours import BusinessClock, BusinessClocks
+from outages_processor.core.uptime import WEEK, UptimeCalculator
+from outages_processor.models.uptime import Interpolation, OnError
+from outages_processor.reports.inputs import Schedule, Tables, load_tables
+from outages_processor.storage import status_ranges
+from outages_processor.storage.status_ranges import PollBlock, StatusPart, split_signed
+
+__all__ = [
+    "PROGRESS_STORES",
+    "Runner",
+    "compute_partition",
+    "process_pool",
+    "read_part",
+    "run_now",
+]
+
+PROGRESS_STORES: Final = 1024
+"""Stores computed between two progress reports, when computing in the calling thread."""
+
+_T = TypeVar("_T")
+
+
+# --------------------------------------------------------------------------- running work
+
+
+def run_now(func: Callable[..., _T], *args: Any, **kwargs: Any) -> Future[_T]:
+    """Run ``func`` now, in this thread, and return its outcome as a finished future."""
+    future: Future[_T] = Future()
+    try:
+        future.set_result(func(*args, **kwargs))
+    except Exception as err:  # pylint: disable=broad-exception-caught
+        future.set_exception(err)
+    return future
+
+
+def process_pool(workers: int) -> ProcessPoolExecutor:
+    """A process pool; forked (fastest) only while this process has a single thread."""
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        method = "fork"
+    elif "forkserver" in methods:
+        # Forking a process that runs other threads may copy a held lock into the child.
+        method = "forkserver"
+    else:  # pragma: no cover - Windows
+        method = "spawn"
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
+
+
+class Runner:
+    """Submits work to the executor, or runs it in this thread when there is none.
+
+    Attributes:
+        executor: where work goes; None runs it in this thread.
+        workers: how many partitions to split the work into.
+        spill: a folder for poll data passed between processes of this machine, or None
+            to pass it through the executor (which may be a cluster).
+    """
+
+    def __init__(self, executor: Executor | None, workers: int, spill: str | None = None) -> None:
+        self.executor = executor
+        self.workers = workers
+        self.spill = spill
+
+    def submit(self, func: Callable[..., _T], *args: Any, **kwargs: Any) -> Future[_T]:
+        """Start ``func(*args, **kwargs)`` and return its future."""
+        if self.executor is None:
+            return run_now(func, *args, **kwargs)
+        return self.executor.submit(func, *args, **kwargs)
+
+
+def compute_partition(
+    blocks: Sequence[PollBlock],
+    tables: Tables | str,
+    now: float,
+    interpolation: Interpolation,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[list[str], array[float]]:
+    """Compute the report values of one partition of the stores (runs in a worker).
+
+    Args:
+        blocks: the partition's polls, one block per byte range read.
+        tables: each store's schedule index (missing: index 0) and the distinct
+            (time zone, week) schedules, or the pickle file that holds them.
+        now: the instant the windows end at, seconds since the epoch.
+        interpolation: ``"nearest"`` or ``"previous"``.
+        progress: called with the number of stores done, now and then (in this thread).
+
+    Returns:
+        The store ids, sorted, and their values: six per store, in report column order.
+    """
+    store_schedule, schedules = load_tables(tables)
+    calculator = UptimeCalculator(now, interpolation)
+    clock_of = _ScheduleClocks(schedules, now)
+    merged = _merge_blocks(blocks)
+    store_ids = sorted(merged)
+    values: array[float] = array("d")
+    for done, store_id in enumerate(store_ids, 1):
+        signed = merged.pop(store_id)
+        values.extend(_store_values(calculator, signed, clock_of(store_schedule.get(store_id, 0))))
+        if progress is not None and not done % PROGRESS_STORES:
+            progress(done)
+    return store_ids, values
+
+
+def _store_values(
+    calculator: UptimeCalculator, signed: array[float], clock: BusinessClock
+) -> tuple[float, float, float, float, float, float]:
+    """One store's report values from its signed poll times."""
+    if min(signed) > 0.0:
+        # Only active polls: the status is active throughout, no need to sort.
+        return calculator.values(signed, (), clock)
+    return calculator.values(*split_signed(signed), clock)
+
+
+def _merge_blocks(blocks: Sequence[PollBlock]) -> dict[str, array[float]]:
+    """Each store's signed poll times from every block, joined."""
+    merged: dict[str, array[float]] = {}
+    for block in blocks:
+        for store_id, signed in block.signed():
+            known = merged.get(store_id)
+            if known is None:
+                merged[store_id] = signed
+            else:
+                known.extend(signed)
+    return merged
+
+
+class _ScheduleClocks:
+    """The business clock of each schedule (by index), built on first use."""
+
+    def __init__(self, schedules: Sequence[Schedule], now: float) -> None:
+        self.read_schedules = schedules
+        self._clocks = BusinessClocks(now - WEEK, now)
+        self._known: dict[int, BusinessClock] = {}
+
+    def __call__(self, number: int) -> BusinessClock:
+        clock = self._known.get(number)
+        if clock is None:
+            clock = self._known[number] = self._clocks.clock(*self.read_schedules[number])
+        return clock
+
+
+def read_part(
+    layout: status_ranges.StatusLayout,
+    start: int,
+    end: int,
+    partitions: int,
+    on_error: OnError,
+    spill: str | None,
+) -> StatusPart:
+    """Read one byte range of the status file (runs in a worker).
+
+    With ``spill``, the poll times go to files there and only store ids come back: sending
+    megabytes through a process pool's pipes costs more than the page cache.
+    """
+    part = status_ranges.read_status_part(
+        layout, start, end, partitions=partitions, on_error=on_error
+    )
+    if spill is None:
+        return part
+    blocks = tuple(
+        block.spill(os.path.join(spill, f"{start}-{number}.polls"))
+        for number, block in enumerate(part.blocks)
+    )
+    return attrs.evolve(part, blocks=blocks)
