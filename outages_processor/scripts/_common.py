@@ -1,13 +1,16 @@
-"""What every command shares: exit codes, error reporting in one place, logging set-up."""
+"""What every command shares: exit codes, error reporting in one place, logging set-up,
+the ``--on-error`` choice and progress bars."""
 
 from __future__ import annotations
 
 import contextlib
+import enum
 import logging
 import os
 import sys
-from collections.abc import Iterator
-from typing import NoReturn
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, NoReturn, Optional, TypeAlias
 
 import typer
 
@@ -18,9 +21,13 @@ __all__ = [
     "EXIT_OK",
     "EXIT_TRANSIENT",
     "EXIT_USAGE",
+    "OnError",
+    "StageProgress",
+    "check_rejects",
     "configure_logging",
     "exit_code_for",
     "fail",
+    "progress_bars",
     "reported_errors",
     "stderr_is_terminal",
 ]
@@ -91,3 +98,62 @@ def stderr_is_terminal() -> bool:
         return sys.stderr.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+class OnError(str, enum.Enum):
+    """What ``--on-error`` does with a bad row or record."""
+
+    FAIL = "fail"
+    SKIP = "skip"
+
+
+def check_rejects(rejects: Optional[Path], on_error: OnError) -> None:
+    """``--rejects`` makes sense only with ``--on-error skip``: a usage error otherwise."""
+    if rejects is not None and on_error is not OnError.SKIP:
+        raise typer.BadParameter("--rejects needs --on-error skip", param_hint="'--rejects'")
+
+
+StageProgress: TypeAlias = Callable[[str, int, int], None]
+"""Called as ``progress(stage, done, total)``."""
+
+
+@contextlib.contextmanager
+def progress_bars(*, enabled: bool, min_total: int = 0) -> Iterator[Optional[StageProgress]]:
+    """A progress callback drawing one bar per stage on stderr, or None when not ``enabled``.
+
+    Nothing is drawn until the first update whose total reaches ``min_total``, and the
+    display refreshes only on updates: it runs no thread of its own (a thread would make
+    forking worker processes unsafe).
+    """
+    if not enabled:
+        yield None
+        return
+    # pylint: disable-next=import-outside-toplevel
+    from rich.console import Console
+
+    # pylint: disable-next=import-outside-toplevel
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
+
+    with contextlib.ExitStack() as stack:
+        state: dict[str, Any] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if "progress" not in state:
+                if total < min_total:
+                    return
+                state["progress"] = stack.enter_context(
+                    Progress(
+                        TextColumn("{task.description:<10}"),
+                        BarColumn(),
+                        TaskProgressColumn(),
+                        console=Console(stderr=True, force_terminal=True),
+                        auto_refresh=False,
+                        transient=True,
+                    )
+                )
+            bars: Any = state["progress"]
+            if stage not in state:
+                state[stage] = bars.add_task(stage, total=total)
+            bars.update(state[stage], completed=min(done, total), total=total, refresh=True)
+
+        yield update

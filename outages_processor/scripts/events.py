@@ -6,18 +6,23 @@ The event store and the readers are imported inside the commands, so that
 
 from __future__ import annotations
 
-import contextlib
 import enum
+import functools
 import json
-import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from outages_processor.scripts._common import reported_errors, stderr_is_terminal
+from outages_processor.scripts._common import (
+    OnError,
+    check_rejects,
+    progress_bars,
+    reported_errors,
+    stderr_is_terminal,
+)
 
 if TYPE_CHECKING:
     from outages_processor.models.events import IngestResult, OutageEvent
@@ -50,13 +55,6 @@ class InputFormat(str, enum.Enum):
     CSV = "csv"
     JSONL = "jsonl"
     JSON = "json"
-
-
-class OnError(str, enum.Enum):
-    """What ``--on-error`` does with a bad record."""
-
-    FAIL = "fail"
-    SKIP = "skip"
 
 
 _DB_OPTION = typer.Option(
@@ -118,12 +116,13 @@ def ingest(  # pylint: disable=too-many-arguments,too-many-positional-arguments
 
     All the FILEs are one batch: it is stored completely or not at all.
     """
-    if rejects is not None and on_error is not OnError.SKIP:
-        raise typer.BadParameter("--rejects needs --on-error skip", param_hint="'--rejects'")
+    check_rejects(rejects, on_error)
     # pylint: disable-next=import-outside-toplevel
     from outages_processor.storage.event_store import ingest_files
 
-    with reported_errors(), _progress_bar() as progress:
+    # Reading and storing count a line each.
+    bars = progress_bars(enabled=stderr_is_terminal(), min_total=2 * PROGRESS_MIN_LINES)
+    with reported_errors(), bars as progress:
         result = ingest_files(
             db,
             files,
@@ -131,34 +130,10 @@ def ingest(  # pylint: disable=too-many-arguments,too-many-positional-arguments
             tolerance=None if tolerance is None else timedelta(minutes=tolerance),
             on_error=on_error.value,
             rejects_path=rejects,
-            progress=progress,
+            progress=None if progress is None else functools.partial(progress, "Ingesting"),
         )
     typer.echo(_ingest_summary(db, result))
     _report_rejects(result, rejects)
-
-
-@contextlib.contextmanager
-def _progress_bar() -> Iterator[Optional[Callable[[int, int], None]]]:
-    """A progress callback drawing a bar on stderr, for large inputs on a terminal only."""
-    if not stderr_is_terminal():
-        yield None
-        return
-    with contextlib.ExitStack() as stack:
-        bars: list[Any] = []  # the bar, once the input proves large enough
-
-        def update(done: int, total: int) -> None:
-            if not bars:
-                if total < 2 * PROGRESS_MIN_LINES:  # reading and storing count a line each
-                    return
-                bars.append(
-                    stack.enter_context(
-                        typer.progressbar(length=total, label="Ingesting", file=sys.stderr)
-                    )
-                )
-            progress_bar = bars[0]
-            progress_bar.update(min(done, total) - progress_bar.pos)
-
-        yield update
 
 
 def _plural(count: int, noun: str) -> str:

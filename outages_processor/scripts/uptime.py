@@ -9,14 +9,20 @@ from __future__ import annotations
 import contextlib
 import enum
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from outages_processor.scripts._common import reported_errors, stderr_is_terminal
+from outages_processor.scripts._common import (
+    OnError,
+    check_rejects,
+    progress_bars,
+    reported_errors,
+    stderr_is_terminal,
+)
 
 if TYPE_CHECKING:
     from outages_processor.models.uptime import UptimeReport
@@ -42,13 +48,6 @@ class Interpolation(str, enum.Enum):
 
     NEAREST = "nearest"
     PREVIOUS = "previous"
-
-
-class OnError(str, enum.Enum):
-    """What ``--on-error`` does with a bad row."""
-
-    FAIL = "fail"
-    SKIP = "skip"
 
 
 def _parse_now(value: str) -> datetime:
@@ -161,12 +160,12 @@ def report(  # pylint: disable=too-many-arguments,too-many-positional-arguments
     uptime_last_week (hours), downtime_last_hour (minutes), downtime_last_day (hours),
     downtime_last_week (hours).
     """
-    if rejects is not None and on_error is not OnError.SKIP:
-        raise typer.BadParameter("--rejects needs --on-error skip", param_hint="'--rejects'")
+    check_rejects(rejects, on_error)
     # pylint: disable-next=import-outside-toplevel
     from outages_processor.reports import run_report
 
-    with reported_errors(), _skip_hint(on_error), _progress_bar(enabled=not quiet) as progress:
+    bars = progress_bars(enabled=not quiet and stderr_is_terminal())
+    with reported_errors(), _skip_hint(on_error), bars as progress:
         result = run_report(
             status,
             hours,
@@ -197,45 +196,6 @@ def _skip_hint(on_error: OnError) -> Iterator[None]:
             raise
         hint = "(fix the row, or leave bad rows out with --on-error skip)"
         raise InputDataError(f"{err.reason} {hint}", path=err.path, line=err.line) from err
-
-
-@contextlib.contextmanager
-def _progress_bar(*, enabled: bool) -> Iterator[Optional[Callable[[str, int, int], None]]]:
-    """A progress callback drawing bars on stderr, on a terminal only.
-
-    The display starts at the first update and refreshes only then, so it runs no thread of
-    its own (a thread would make forking the worker processes unsafe).
-    """
-    if not enabled or not stderr_is_terminal():
-        yield None
-        return
-    # pylint: disable-next=import-outside-toplevel
-    from rich.console import Console
-
-    # pylint: disable-next=import-outside-toplevel
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
-
-    with contextlib.ExitStack() as stack:
-        state: dict[str, Any] = {}
-
-        def update(stage: str, done: int, total: int) -> None:
-            if "progress" not in state:
-                state["progress"] = stack.enter_context(
-                    Progress(
-                        TextColumn("{task.description:<10}"),
-                        BarColumn(),
-                        TaskProgressColumn(),
-                        console=Console(stderr=True, force_terminal=True),
-                        auto_refresh=False,
-                        transient=True,
-                    )
-                )
-            bars: Any = state["progress"]
-            if stage not in state:
-                state[stage] = bars.add_task(stage, total=total)
-            bars.update(state[stage], completed=done, total=total, refresh=True)
-
-        yield update
 
 
 def _summary(result: UptimeReport, output: Optional[Path], rejects: Optional[Path]) -> None:
