@@ -27,7 +27,9 @@ __all__ = [
     "configure_logging",
     "exit_code_for",
     "fail",
+    "on_error_option",
     "progress_bars",
+    "rejects_option",
     "reported_errors",
     "stderr_is_terminal",
 ]
@@ -105,6 +107,24 @@ class OnError(str, enum.Enum):
 
     FAIL = "fail"
     SKIP = "skip"
+
+
+def on_error_option(unit: str, stops: str) -> Any:
+    """The ``--on-error`` option, for inputs made of ``unit`` (row, record)."""
+    return typer.Option(
+        "--on-error",
+        help=f"fail: a bad {unit} stops {stops}. "
+        f"skip: bad {unit}s are left out, counted and listed.",
+    )
+
+
+def rejects_option(unit: str, columns: str) -> Any:
+    """The ``--rejects FILE`` option, for inputs made of ``unit`` (row, record)."""
+    return typer.Option(
+        metavar="FILE",
+        dir_okay=False,
+        help=f"With --on-error skip: write the skipped {unit}s to FILE as CSV ({columns}).",
+    )
 
 
 def check_rejects(rejects: Optional[Path], on_error: OnError) -> None:

@@ -19,7 +19,9 @@ import typer
 from outages_processor.scripts._common import (
     OnError,
     check_rejects,
+    on_error_option,
     progress_bars,
+    rejects_option,
     reported_errors,
     stderr_is_terminal,
 )
@@ -95,21 +97,10 @@ def ingest(  # pylint: disable=too-many-arguments,too-many-positional-arguments
         ),
     ] = None,
     on_error: Annotated[
-        OnError,
-        typer.Option(
-            "--on-error",
-            help="fail: a bad record stops everything and nothing is stored. "
-            "skip: bad records are skipped, counted and listed.",
-        ),
+        OnError, on_error_option("record", "everything and nothing is stored")
     ] = OnError.FAIL,
     rejects: Annotated[
-        Optional[Path],
-        typer.Option(
-            metavar="FILE",
-            dir_okay=False,
-            help="With --on-error skip: write the skipped records to FILE as CSV "
-            "(source,line,reason,record).",
-        ),
+        Optional[Path], rejects_option("record", "source,line,reason,record")
     ] = None,
 ) -> None:
     """Store outage reports and group them into events.

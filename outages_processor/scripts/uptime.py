@@ -19,7 +19,9 @@ import typer
 from outages_processor.scripts._common import (
     OnError,
     check_rejects,
+    on_error_option,
     progress_bars,
+    rejects_option,
     reported_errors,
     stderr_is_terminal,
 )
@@ -133,21 +135,9 @@ def report(  # pylint: disable=too-many-arguments,too-many-positional-arguments
         ),
     ] = None,
     on_error: Annotated[
-        OnError,
-        typer.Option(
-            "--on-error",
-            help="fail: a bad row stops the report and nothing is written. "
-            "skip: bad rows are left out, counted and listed.",
-        ),
+        OnError, on_error_option("row", "the report and nothing is written")
     ] = OnError.FAIL,
-    rejects: Annotated[
-        Optional[Path],
-        typer.Option(
-            metavar="FILE",
-            dir_okay=False,
-            help="With --on-error skip: write the skipped rows to FILE as CSV "
-            "(file,line,reason,row).",
-        ),
+    rejects: Annotated[Optional[Path], rejects_option("row", "file,line,reason,row")
     ] = None,
     quiet: Annotated[
         bool,

@@ -526,39 +526,38 @@ def _timezone_rows(source: Source, errors: RowErrors) -> Iterator[tuple[str, str
         known: dict[str, bool] = {}
         seen: dict[str, str] = {}
         for line, row in table.rows:
-            if len(row) != width:
-                errors.bad_row(
-                    f"expected {width} fields, found {len(row)}",
-                    path=table.path,
-                    line=line,
-                    row=",".join(row),
-                )
-                continue
-            store_id, name = row[store], row[zone].strip()
-            if not store_id:
-                errors.bad_row("empty store_id", path=table.path, line=line, row=",".join(row))
-                continue
-            valid = known.get(name)
-            if valid is None:
-                valid = known[name] = is_time_zone(name)
-            if not valid:
-                errors.bad_row(
-                    f"unknown time zone {row[zone]!r}: "
-                    "expected an IANA name such as America/New_York",
-                    path=table.path,
-                    line=line,
-                    row=",".join(row),
-                )
-                continue
-            if seen.setdefault(store_id, name) != name:
-                errors.bad_row(
-                    f"store {store_id} already has time zone {seen[store_id]}",
-                    path=table.path,
-                    line=line,
-                    row=",".join(row),
-                )
-                continue
-            yield store_id, name
+            reason = _timezone_problem(row, width, store, zone, known, seen)
+            if reason is None:
+                yield row[store], row[zone].strip()
+            else:
+                errors.bad_row(reason, path=table.path, line=line, row=",".join(row))
+
+
+def _timezone_problem(  # pylint: disable=too-many-arguments,too-many-positional-arguments
+    row: Sequence[str],
+    width: int,
+    store: int,
+    zone: int,
+    known: dict[str, bool],
+    seen: dict[str, str],
+) -> str | None:
+    """What is wrong with a time zones row, or None; records the store's zone in ``seen``.
+
+    ``known`` caches which zone names exist.
+    """
+    if len(row) != width:
+        return f"expected {width} fields, found {len(row)}"
+    store_id, name = row[store], row[zone].strip()
+    if not store_id:
+        return "empty store_id"
+    valid = known.get(name)
+    if valid is None:
+        valid = known[name] = is_time_zone(name)
+    if not valid:
+        return f"unknown time zone {row[zone]!r}: expected an IANA name such as America/New_York"
+    if seen.setdefault(store_id, name) != name:
+        return f"store {store_id} already has time zone {seen[store_id]}"
+    return None
 
 
 def _fast_timezones(source: Source) -> dict[str, str] | None:
