@@ -24,6 +24,7 @@ __all__ = [
     "OnError",
     "StageProgress",
     "check_rejects",
+    "check_writable",
     "configure_logging",
     "exit_code_for",
     "fail",
@@ -66,6 +67,27 @@ def reported_errors() -> Iterator[None]:
     except OutagesError as error:
         logging.getLogger("outages_processor").debug("details", exc_info=True)
         fail(str(error), exit_code_for(error))
+    except OSError as error:
+        # Inputs are checked by the library; what is left is an output that cannot be
+        # written (a full disk, a folder removed meanwhile).
+        logging.getLogger("outages_processor").debug("details", exc_info=True)
+        name = "an output file" if error.filename is None else error.filename
+        fail(f"cannot write {name}: {error.strerror or error}; check the path", EXIT_NEEDS_FIX)
+
+
+def check_writable(path: Optional[Path]) -> None:
+    """Fail with exit 3 before any work when no file can be created at ``path``.
+
+    Outputs are written at the end, atomically: checking the folder first spares a long
+    computation (or an API call) whose result could not be kept.
+    """
+    if path is None:
+        return
+    folder = path.parent
+    if not folder.is_dir():
+        fail(f"cannot write {path}: no folder {folder}; check the path", EXIT_NEEDS_FIX)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        fail(f"cannot write {path}: no permission to write in {folder}", EXIT_NEEDS_FIX)
 
 
 def configure_logging(verbose: int) -> None:

@@ -19,6 +19,7 @@ import typer
 from outages_processor.scripts._common import (
     OnError,
     check_rejects,
+    check_writable,
     on_error_option,
     progress_bars,
     rejects_option,
@@ -108,6 +109,7 @@ def ingest(  # pylint: disable=too-many-arguments,too-many-positional-arguments
     All the FILEs are one batch: it is stored completely or not at all.
     """
     check_rejects(rejects, on_error)
+    check_writable(rejects)
     # pylint: disable-next=import-outside-toplevel
     from outages_processor.storage.event_store import ingest_files
 

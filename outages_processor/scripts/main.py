@@ -22,6 +22,7 @@ from outages_processor.scripts._common import (
     EXIT_OK,
     EXIT_TRANSIENT,
     EXIT_USAGE,
+    check_writable,
     configure_logging,
     exit_code_for,
     fail,
@@ -165,6 +166,7 @@ def main(  # pylint: disable=too-many-arguments,too-many-positional-arguments,to
         typer.echo(ctx.get_usage(), err=True)
         typer.echo("error: Missing option '--site' (or a command).", err=True)
         raise typer.Exit(EXIT_USAGE)
+    check_writable(output)
     with reported_errors():
         # pylint: disable-next=import-outside-toplevel
         from outages_processor.core.filtering import DEFAULT_SINCE

@@ -19,6 +19,7 @@ import typer
 from outages_processor.scripts._common import (
     OnError,
     check_rejects,
+    check_writable,
     on_error_option,
     progress_bars,
     rejects_option,
@@ -151,6 +152,8 @@ def report(  # pylint: disable=too-many-arguments,too-many-positional-arguments
     downtime_last_week (hours).
     """
     check_rejects(rejects, on_error)
+    check_writable(output)
+    check_writable(rejects)
     # pylint: disable-next=import-outside-toplevel
     from outages_processor.reports import run_report
 

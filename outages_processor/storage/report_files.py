@@ -29,9 +29,18 @@ def atomic_open(path: str | os.PathLike[str], *, newline: str | None = None) -> 
 
     Yields:
         A text stream (UTF-8) to write to.
+
+    Raises:
+        OSError: the file cannot be created (its ``filename`` is ``path``).
     """
     target = Path(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+        )
+    except OSError as err:
+        # Name the file the caller asked for, not the temporary one.
+        raise OSError(err.errno, err.strerror, os.fspath(path)) from err
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as stream:
             yield stream

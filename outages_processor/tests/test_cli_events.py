@@ -135,6 +135,17 @@ def test_skip_with_rejects_writes_them_to_the_file(runner: CliRunner) -> None:
     ]
 
 
+def test_rejects_in_a_missing_folder_exits_3_before_storing(runner: CliRunner) -> None:
+    """An unwritable --rejects path is found before anything is read or stored."""
+    Path("mixed.csv").write_text(HEADER + "c1,led,soon\nc1,led,0\n", encoding="utf-8")
+    code, out, err = invoke(
+        runner, "ingest", "--on-error", "skip", "--rejects", "gone/rejects.csv", "mixed.csv"
+    )
+    assert (code, out) == (3, "")
+    assert err == "error: cannot write gone/rejects.csv: no folder gone; check the path\n"
+    assert not Path("outages.db").exists()
+
+
 def test_rejects_without_skip_is_a_usage_error(runner: CliRunner, reports_csv: Path) -> None:
     """--rejects only makes sense with --on-error skip: exit 2."""
     code, _, err = invoke(runner, "ingest", "--rejects", "r.csv", str(reports_csv))

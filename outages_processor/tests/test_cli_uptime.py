@@ -217,3 +217,37 @@ def test_the_command_has_help() -> None:
         "--quiet",
     ):
         assert option in result.stdout
+
+
+@pytest.mark.parametrize("option", ["--output", "--rejects"])
+def test_an_output_in_a_missing_folder_exits_3_before_computing(
+    option: str, files: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    """An unwritable --output or --rejects: exit 3, one line, no traceback, no file."""
+    target = tmp_path / "gone" / "out.csv"
+    result = runner.invoke(app, _args(files, "--on-error", "skip", option, str(target)))
+    assert result.exit_code == 3
+    expected = f"error: cannot write {target}: no folder {target.parent}; check the path\n"
+    assert result.stderr == expected
+    assert result.stdout == ""
+
+
+def test_a_write_failure_is_one_line_naming_the_file(
+    files: tuple[Path, Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file that cannot be created at the end (a folder removed meanwhile): exit 3."""
+    target = tmp_path / "later" / "out.csv"
+    target.parent.mkdir()
+    real = uptime_cli.check_writable
+
+    def check_then_remove(path: Path | None) -> None:
+        real(path)
+        if path == target:
+            target.parent.rmdir()
+
+    monkeypatch.setattr(uptime_cli, "check_writable", check_then_remove)
+    result = runner.invoke(app, _args(files, "--output", str(target)))
+    assert result.exit_code == 3
+    assert result.stderr.startswith(f"error: cannot write {target}: No such file or directory")
+    assert len(result.stderr.splitlines()) == 1
+    assert not target.parent.exists()
