@@ -214,6 +214,10 @@ class RejectedRow:
     reason: str
     row: str
 
+    def location(self) -> str:
+        """Return ``path:line`` (or the path alone when the line is unknown)."""
+        return self.path if self.line is None else f"{self.path}:{self.line}"
+
     def csv_values(self) -> list[str]:
         """Return the row as the rejects CSV writes it."""
         return [self.path, "" if self.line is None else str(self.line), self.reason, self.row]

@@ -131,7 +131,7 @@ class _StatusReading:
     def _start(self, path: str | os.PathLike[str]) -> None:
         layout = status_ranges.read_status_layout(path)
         self.total = layout.size - layout.data_start
-        if not self.runner.executor is not None:
+        if self.runner.executor is None:
             self.parts = [
                 status_ranges.read_status_part(
                     layout,
@@ -306,10 +306,13 @@ def _compute(
         shared = os.path.join(runner.spill, "tables.pickle")
         with open(shared, "wb") as stream:
             pickle.dump(tables, stream, pickle.HIGHEST_PROTOCOL)
-    total = len(
-        {store_id for part in parts for block in part.blocks for store_id in block.store_ids}
-    )
     report = options.progress
+    # The number of stores is needed only to report progress: a set of every store id.
+    total = (
+        0
+        if report is None
+        else len({store for part in parts for block in part.blocks for store in block.store_ids})
+    )
     inline = _stores_done(report, total) if runner.executor is None else None
     futures = [
         runner.submit(

@@ -8,7 +8,8 @@ import enum
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, NoReturn, Optional, TypeAlias
 
@@ -28,6 +29,8 @@ __all__ = [
     "configure_logging",
     "exit_code_for",
     "fail",
+    "parse_instant",
+    "report_skipped",
     "on_error_option",
     "progress_bars",
     "rejects_option",
@@ -199,3 +202,51 @@ def progress_bars(*, enabled: bool, min_total: int = 0) -> Iterator[Optional[Sta
             bars.update(state[stage], completed=min(done, total), total=total, refresh=True)
 
         yield update
+
+
+def parse_instant(value: str) -> datetime:
+    """An instant given on the command line as an aware datetime.
+
+    ISO 8601, or the ``2023-01-25 18:00:00 UTC`` style of the data files; no offset means
+    UTC.
+
+    Raises:
+        typer.BadParameter: the value is not a timestamp (a usage error, exit 2).
+    """
+    try:
+        moment = datetime.fromisoformat(value.strip().removesuffix(" UTC").rstrip())
+    except ValueError as err:
+        raise typer.BadParameter(
+            f"{value!r} is not an ISO 8601 timestamp, e.g. 2024-01-01T00:00:00Z"
+        ) from err
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+SHOWN_SKIPS = 20
+"""Skipped rows or records listed on stderr when no --rejects file keeps them."""
+
+
+def report_skipped(
+    unit: str, skipped: Iterable[tuple[str, str]], count: int, rejects: Optional[Path]
+) -> None:
+    """Say on stderr what was skipped: where the rejects file is, or the first few.
+
+    Args:
+        unit: what was skipped, singular (``"bad row"``).
+        skipped: ``(location, reason)`` of each skipped item, in input order.
+        count: how many were skipped.
+        rejects: the --rejects file that keeps them all, if one was given.
+    """
+    if not count:
+        return
+    if rejects is not None:
+        noun = unit if count == 1 else f"{unit}s"
+        typer.echo(f"skipped {count} {noun}; they are in {rejects}", err=True)
+        return
+    for shown, (location, reason) in enumerate(skipped):
+        if shown == SHOWN_SKIPS:
+            break
+        typer.echo(f"skipped {location}: {reason}", err=True)
+    if count > SHOWN_SKIPS:
+        hidden = count - SHOWN_SKIPS
+        typer.echo(f"... and {hidden} more; pass --rejects FILE to keep them all", err=True)

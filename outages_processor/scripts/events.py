@@ -10,7 +10,7 @@ import enum
 import functools
 import json
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -21,8 +21,10 @@ from outages_processor.scripts._common import (
     check_rejects,
     check_writable,
     on_error_option,
+    parse_instant,
     progress_bars,
     rejects_option,
+    report_skipped,
     reported_errors,
     stderr_is_terminal,
 )
@@ -37,9 +39,6 @@ DEFAULT_DB = "outages.db"
 
 PROGRESS_MIN_LINES = 200_000
 """Inputs with fewer lines than this finish too fast to need a progress bar."""
-
-_SHOWN_REJECTS = 20
-"""Skipped records listed on stderr when no --rejects file keeps them."""
 
 app = typer.Typer(
     name="events",
@@ -126,7 +125,12 @@ def ingest(  # pylint: disable=too-many-arguments,too-many-positional-arguments
             progress=None if progress is None else functools.partial(progress, "Ingesting"),
         )
     typer.echo(_ingest_summary(db, result))
-    _report_rejects(result, rejects)
+    report_skipped(
+        "bad record",
+        ((item.location(), item.reason) for item in result.rejects),
+        len(result.rejects),
+        rejects,
+    )
 
 
 def _plural(count: int, noun: str) -> str:
@@ -143,34 +147,6 @@ def _ingest_summary(db: str, result: IngestResult) -> str:
     )
 
 
-def _report_rejects(result: IngestResult, rejects: Optional[Path]) -> None:
-    """Say on stderr what was skipped, and where the skipped records are."""
-    if not result.rejects:
-        return
-    if rejects is not None:
-        typer.echo(
-            f"skipped {_plural(len(result.rejects), 'bad record')}; they are in {rejects}",
-            err=True,
-        )
-        return
-    for item in result.rejects[:_SHOWN_REJECTS]:
-        typer.echo(f"skipped {item.location()}: {item.reason}", err=True)
-    hidden = len(result.rejects) - _SHOWN_REJECTS
-    if hidden > 0:
-        typer.echo(f"... and {hidden} more; pass --rejects FILE to keep them all", err=True)
-
-
-def _parse_instant(value: str) -> datetime:
-    """An ISO 8601 option value as an aware instant (no offset = UTC)."""
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError as err:
-        raise typer.BadParameter(
-            f"{value!r} is not an ISO 8601 timestamp, e.g. 2024-01-01T00:00:00Z"
-        ) from err
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
-
-
 @app.command("list")
 def list_events(  # pylint: disable=too-many-arguments,too-many-positional-arguments
     db: Annotated[str, _DB_OPTION] = DEFAULT_DB,
@@ -184,7 +160,7 @@ def list_events(  # pylint: disable=too-many-arguments,too-many-positional-argum
         Optional[datetime],
         typer.Option(
             metavar="ISO",
-            parser=_parse_instant,
+            parser=parse_instant,
             help="Only events that end at or after this instant (no offset = UTC).",
         ),
     ] = None,
@@ -192,7 +168,7 @@ def list_events(  # pylint: disable=too-many-arguments,too-many-positional-argum
         Optional[datetime],
         typer.Option(
             metavar="ISO",
-            parser=_parse_instant,
+            parser=parse_instant,
             help="Only events that start at or before this instant (no offset = UTC).",
         ),
     ] = None,

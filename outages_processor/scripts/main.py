@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -26,6 +26,7 @@ from outages_processor.scripts._common import (
     configure_logging,
     exit_code_for,
     fail,
+    parse_instant,
     reported_errors,
 )
 
@@ -62,18 +63,6 @@ def _version(value: bool) -> None:
         raise typer.Exit(EXIT_OK)
 
 
-def _parse_since(value: Optional[str]) -> Optional[datetime]:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError as err:
-        raise typer.BadParameter(
-            f"{value!r} is not an ISO 8601 timestamp, e.g. 2022-01-01T00:00:00Z"
-        ) from err
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
-
-
 @app.callback(invoke_without_command=True)
 def main(  # pylint: disable=too-many-arguments,too-many-positional-arguments,too-many-locals
     ctx: typer.Context,
@@ -87,7 +76,7 @@ def main(  # pylint: disable=too-many-arguments,too-many-positional-arguments,to
         Optional[datetime],
         typer.Option(
             metavar="ISO8601",
-            parser=_parse_since,
+            parser=parse_instant,
             help="Report outages that began at or after this instant (no offset = UTC). "
             "[default: 2022-01-01T00:00:00Z]",
             show_default=False,

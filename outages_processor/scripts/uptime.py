@@ -10,7 +10,7 @@ import contextlib
 import enum
 import sys
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -21,8 +21,10 @@ from outages_processor.scripts._common import (
     check_rejects,
     check_writable,
     on_error_option,
+    parse_instant,
     progress_bars,
     rejects_option,
+    report_skipped,
     reported_errors,
     stderr_is_terminal,
 )
@@ -31,9 +33,6 @@ if TYPE_CHECKING:
     from outages_processor.models.uptime import UptimeReport
 
 __all__ = ["app"]
-
-_SHOWN_REJECTS = 20
-"""Skipped rows listed on stderr when no --rejects file keeps them."""
 
 app = typer.Typer(
     name="uptime",
@@ -51,18 +50,6 @@ class Interpolation(str, enum.Enum):
 
     NEAREST = "nearest"
     PREVIOUS = "previous"
-
-
-def _parse_now(value: str) -> datetime:
-    """An instant given on the command line: ISO 8601, or ``... UTC``; no offset means UTC."""
-    text = value.strip()
-    try:
-        moment = datetime.fromisoformat(text.removesuffix(" UTC").rstrip())
-    except ValueError as err:
-        raise typer.BadParameter(
-            f"{value!r} is not an ISO 8601 timestamp, e.g. 2023-01-25T18:00:00Z"
-        ) from err
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 @app.command()
@@ -103,7 +90,7 @@ def report(  # pylint: disable=too-many-arguments,too-many-positional-arguments
         Optional[datetime],
         typer.Option(
             metavar="ISO",
-            parser=_parse_now,
+            parser=parse_instant,
             help="The instant the windows end at (no offset = UTC). [default: the latest poll]",
             show_default=False,
         ),
@@ -200,16 +187,9 @@ def _summary(result: UptimeReport, output: Optional[Path], rejects: Optional[Pat
         f"wrote {stores} {'store' if stores == 1 else 'stores'}{where} (now: {now} UTC)",
         err=True,
     )
-    if not result.rejects:
-        return
-    skipped = len(result.rejects)
-    noun = "bad row" if skipped == 1 else "bad rows"
-    if rejects is not None:
-        typer.echo(f"skipped {skipped} {noun}; they are in {rejects}", err=True)
-        return
-    for item in result.rejects[:_SHOWN_REJECTS]:
-        line = "" if item.line is None else f"{item.line}:"
-        typer.echo(f"skipped {item.path}:{line} {item.reason}", err=True)
-    hidden = skipped - _SHOWN_REJECTS
-    if hidden > 0:
-        typer.echo(f"... and {hidden} more; pass --rejects FILE to keep them all", err=True)
+    report_skipped(
+        "bad row",
+        ((item.location(), item.reason) for item in result.rejects),
+        len(result.rejects),
+        rejects,
+    )
