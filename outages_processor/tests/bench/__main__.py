@@ -9,7 +9,14 @@ BENCHMARKS = ("sites", "uptime", "events")
 
 
 def main(argv: list[str]) -> None:
-    """Run ``bench_<name>.main()`` for each name in ``argv`` (all when empty)."""
+    """Run ``bench_<name>.main()`` for each name in ``argv`` (all when empty).
+
+    ``compare --baseline DIR [...]`` instead runs the side-by-side comparison with another
+    checkout (see :mod:`outages_processor.tests.bench.bench_compare`).
+    """
+    if argv[:1] == ["compare"]:
+        importlib.import_module("outages_processor.tests.bench.bench_compare").main(argv[1:])
+        return
     names = argv or list(BENCHMARKS)
     unknown = sorted(set(names) - set(BENCHMARKS))
     if unknown:
