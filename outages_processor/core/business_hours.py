@@ -46,7 +46,8 @@ def load_zone(name: str) -> ZoneInfo:
     """
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as err:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as err:
+        # A folder of the time zone database (``America``) raises IsADirectoryError.
         raise ValueError(
             f"unknown time zone {name!r} (expected an IANA name such as 'America/New_York')"
         ) from err

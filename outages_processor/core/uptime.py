@@ -34,6 +34,7 @@ from outages_processor.models.uptime import (
     StoreTimezone,
     StoreUptime,
     WeeklyHours,
+    instant_problem,
 )
 
 __all__ = [
@@ -251,10 +252,15 @@ def compute_uptime(
 
     Raises:
         ValueError: an unknown time zone or interpolation, a store given two different time
-            zones, or a naive ``now``.
+            zones, or a naive ``now`` or one out of range (see
+            :func:`~outages_processor.models.uptime.instant_problem`).
     """
-    if now is not None and now.tzinfo is None:
-        raise ValueError("now must be an aware datetime")
+    if now is not None:
+        if now.tzinfo is None:
+            raise ValueError("now must be an aware datetime")
+        problem = instant_problem(now.timestamp())
+        if problem is not None:
+            raise ValueError(f"now {now.isoformat()} is {problem}")
     active, inactive, latest = _by_store(polls)
     stores = sorted(active.keys() | inactive.keys())
     if not stores:

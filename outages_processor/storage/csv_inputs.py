@@ -38,6 +38,7 @@ from outages_processor.models.uptime import (
     RejectedRow,
     StoreTimezone,
     StoreUptime,
+    instant_problem,
 )
 
 __all__ = [
@@ -80,6 +81,8 @@ _ALIASES: Final = {"day": "dayOfWeek"}
 _STATUSES: Final = frozenset(("active", "inactive"))
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _TIME_OF_DAY: Final = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
+# One physical line: ended by CRLF, a bare CR or LF, or the end of the text.
+_PHYSICAL_LINE: Final = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+")
 _TIMESTAMP_HINT: Final = (
     "expected a UTC time like 2023-01-22 12:09:39.388884 UTC, or ISO 8601 with Z or an offset"
 )
@@ -154,7 +157,9 @@ def is_time_zone(name: str) -> bool:
     """True when ``name`` is an IANA time zone this system knows."""
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # A folder of the time zone database (``America``) or a name too long for a file
+        # is an OSError, not ZoneInfoNotFoundError.
         return False
     return True
 
@@ -183,7 +188,11 @@ def _parse_weekday(text: str) -> int:
 def parse_status_row(
     fields: Sequence[str], columns: int, store: int, status: int, stamp: int
 ) -> tuple[str, bool, float]:
-    """Check one status row: ``(store_id, is_active, seconds)``, or ValueError(reason)."""
+    """Check one status row: ``(store_id, is_active, seconds)``, or ValueError(reason).
+
+    The timestamp must lie in the range a report can take (see
+    :func:`~outages_processor.models.uptime.instant_problem`).
+    """
     if len(fields) != columns:
         raise ValueError(f"expected {columns} fields, found {len(fields)}")
     store_id = fields[store]
@@ -192,7 +201,11 @@ def parse_status_row(
     state = fields[status].strip()
     if state not in _STATUSES:
         raise ValueError(f"unknown status {fields[status]!r}: expected active or inactive")
-    return store_id, state == "active", parse_timestamp(fields[stamp])
+    seconds = parse_timestamp(fields[stamp])
+    problem = instant_problem(seconds)
+    if problem is not None:
+        raise ValueError(f"timestamp {fields[stamp]!r} is {problem}")
+    return store_id, state == "active", seconds
 
 
 # --------------------------------------------------------------------------- headers
@@ -251,8 +264,27 @@ class Table:
     rows: Iterator[tuple[int, list[str]]]
 
 
+def _physical_lines(stream: IO[str]) -> Iterator[str]:
+    """The lines of a text stream as a file opened with ``newline=""`` gives them.
+
+    A stream opened otherwise (``io.StringIO`` splits on LF only) may hold bare carriage
+    returns inside its lines; a byte order mark at its start is dropped, as ``utf-8-sig``
+    drops it from a file.
+    """
+    first = True
+    for line in stream:
+        if first:
+            line = line.removeprefix("\ufeff")
+            first = False
+        if "\r" in line and not (line.endswith("\r\n") and line.count("\r") == 1):
+            yield from _PHYSICAL_LINE.findall(line)
+        else:
+            yield line
+
+
 def _table_rows(stream: IO[str], path: str, source: Source) -> Iterator[tuple[int, list[str]]]:
-    reader = csv.reader(stream)
+    lines = stream if isinstance(source, (str, os.PathLike)) else _physical_lines(stream)
+    reader = csv.reader(lines)
     try:
         previous = reader.line_num
         for row in reader:
@@ -281,13 +313,17 @@ def _first_line_not_utf8(path: str | os.PathLike[str]) -> int | None:
 
 
 @contextlib.contextmanager
-def open_table(source: Source, required: Sequence[str], what: str) -> Iterator[Table]:
+def open_table(
+    source: Source, required: Sequence[str], what: str, *, blank_lines_first: bool = False
+) -> Iterator[Table]:
     """Open a CSV input for reading row by row, after checking its header.
 
     Args:
         source: a path, or a text stream (read from its current position).
         required: the columns it must have.
         what: what the file holds, for messages (``"business hours"``).
+        blank_lines_first: blank lines may come before the header (else the header must
+            be the first line).
 
     Yields:
         The table, its rows not read yet.
@@ -317,7 +353,7 @@ def open_table(source: Source, required: Sequence[str], what: str) -> Iterator[T
                 path=path,
             )
         line, header = first
-        if line != 1:
+        if line != 1 and not blank_lines_first:
             raise InputDataError("the header must be the first line", path=path, line=line)
         yield Table(path, header, column_indices(header, required, path), rows)
 
@@ -334,7 +370,7 @@ def iter_polls(source: Source, *, errors: RowErrors | None = None) -> Iterator[P
             lacks a required column.
     """
     errors = errors if errors is not None else RowErrors()
-    with open_table(source, STATUS_COLUMNS, "status") as table:
+    with open_table(source, STATUS_COLUMNS, "status", blank_lines_first=True) as table:
         columns = table.columns
         store, status, stamp = (columns[name] for name in STATUS_COLUMNS)
         width = len(table.header)

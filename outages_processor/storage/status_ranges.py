@@ -9,33 +9,39 @@ stable hash, so that a store's polls from every range meet in one partition.
 
 A chunk the fast path cannot take whole (a bad row, an unusual timestamp style, a blank
 line) is read again row by row, which finds each bad row and its line. A file with quoted
-fields or bare carriage returns cannot be cut into byte ranges safely: it is read from
-start to end by :func:`read_status_sequential`, with the CSV module.
+fields or bare carriage returns (anywhere, the header included) cannot be cut into byte
+ranges safely: a reader that meets one gives up and says so (``needs_sequential``, with no
+polls), and the whole file is read from start to end by :func:`read_status_sequential`,
+with the CSV module. Blank lines are skipped everywhere, before the header too.
 
-Poll times are float seconds since the Unix epoch, signed: ``+t`` for an active poll and
-``-t`` for an inactive one (``-0.0`` at the epoch itself), so that one array per store
-holds both statuses.
+Poll times travel signed, one array per store for both statuses: see
+:mod:`outages_processor.storage.poll_times`.
 """
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 import pickle
 import zlib
 from array import array
-from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
-from operator import attrgetter, mul, neg
-from typing import Final
+from operator import attrgetter
+from typing import IO, Final
 
 import attrs
 
 from outages_processor.errors import InputDataError
-from outages_processor.models.uptime import OnError, Poll, RejectedRow
+from outages_processor.models.uptime import (
+    FIRST_INSTANT,
+    LAST_INSTANT,
+    OnError,
+    Poll,
+    RejectedRow,
+)
+from outages_processor.storage import poll_times
 from outages_processor.storage.csv_inputs import (
     MEMORY,
     STATUS_COLUMNS,
@@ -55,7 +61,6 @@ __all__ = [
     "read_status_layout",
     "read_status_part",
     "read_status_sequential",
-    "split_signed",
     "split_status",
 ]
 
@@ -63,6 +68,10 @@ _CHUNK_BYTES: Final = 1 << 15
 # Chunks of ~32 KiB keep each chunk's temporary strings in the CPU caches and let the
 # allocator reuse the same memory chunk after chunk.
 _STATUSES: Final = frozenset(("active", "inactive"))
+# A chunk with a time outside these is read row by row, which rejects the row.
+_FIRST_SECONDS: Final = FIRST_INSTANT.timestamp()
+_LAST_SECONDS: Final = LAST_INSTANT.timestamp()
+_BOM: Final = b"\xef\xbb\xbf"
 
 _fromisoformat = datetime.fromisoformat
 _to_epoch = datetime.timestamp
@@ -89,6 +98,8 @@ class StatusLayout:
         store: the index of ``store_id``.
         status: the index of ``status``.
         timestamp: the index of ``timestamp_utc``.
+        sequential: the header has quoted fields or bare carriage returns: the file must
+            be read by :func:`read_status_sequential` (the other fields mean nothing).
     """
 
     path: str
@@ -98,10 +109,33 @@ class StatusLayout:
     store: int
     status: int
     timestamp: int
+    sequential: bool = False
+
+
+def _header_line(stream: IO[bytes]) -> tuple[bytes, int, int]:
+    """The first line that is not blank (without its line break), its number and its end.
+
+    The byte order mark of the first line is dropped; the header is empty at the end of
+    the file.
+    """
+    data_start = 0
+    number = 0
+    while raw := stream.readline():
+        number += 1
+        data_start += len(raw)
+        body = raw.removesuffix(b"\n").removesuffix(b"\r")
+        if number == 1:
+            body = body.removeprefix(_BOM)
+        if body:
+            return body, number, data_start
+    return b"", number, data_start
 
 
 def read_status_layout(path: str | os.PathLike[str]) -> StatusLayout:
-    """Read the header of a status file.
+    """Read the header of a status file: its first line that is not blank.
+
+    Returns:
+        The layout; with ``sequential`` set when the header cannot be read line by line.
 
     Raises:
         InputDataError: the file cannot be read, is empty, or lacks a required column.
@@ -109,26 +143,30 @@ def read_status_layout(path: str | os.PathLike[str]) -> StatusLayout:
     display = os.fspath(path)
     try:
         with open(path, "rb") as stream:
-            first = stream.readline()
+            header_bytes, line, data_start = _header_line(stream)
             size = os.fstat(stream.fileno()).st_size
     except OSError as err:
         raise InputDataError(f"cannot read the file: {err.strerror or err}", path=display) from err
-    if not first.strip():
+    if not header_bytes:
         raise InputDataError(
             "the status file is empty: expected a header row "
             f"({', '.join(STATUS_COLUMNS)}) and at least one row",
             path=display,
         )
+    if b"\r" in header_bytes or b'"' in header_bytes:
+        # A bare carriage return ends a line for the CSV module, and a quoted field may
+        # hold a comma or a line break: only the CSV module reads those right.
+        return StatusLayout(display, size, data_start, 0, -1, -1, -1, sequential=True)
     try:
-        header_text = first.decode("utf-8-sig")
+        header_text = header_bytes.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise InputDataError("the header is not valid UTF-8", path=display, line=1) from err
-    header = next(csv.reader([header_text.rstrip("\r\n")]))
+        raise InputDataError("the header is not valid UTF-8", path=display, line=line) from err
+    header = header_text.split(",")
     indices = column_indices(header, STATUS_COLUMNS, display)
     return StatusLayout(
         display,
         size,
-        len(first),
+        data_start,
         len(header),
         indices["store_id"],
         indices["status"],
@@ -163,9 +201,10 @@ class PollBlock:
     """Poll times of several stores packed into flat arrays, cheap to send to a process.
 
     Store ``store_ids[i]`` has ``counts[i]`` times, following the previous store's in
-    ``times``: seconds since the epoch, positive for an active poll and negative for an
-    inactive one, in file order. A block can wait in a file (``spilled``) so that only its
-    store ids and the file's name travel between processes of one machine.
+    ``times``: signed as :mod:`~outages_processor.storage.poll_times` encodes them (positive
+    for an active poll, negative for an inactive one), in file order. A block can wait in
+    a file (``spilled``) so that only its store ids and the file's name travel between
+    processes of one machine.
     """
 
     store_ids: list[str]
@@ -197,30 +236,6 @@ class PollBlock:
         return PollBlock(store_ids, counts, times)
 
 
-def split_signed(signed: Iterable[float]) -> tuple[list[float], list[float]]:
-    """Split one store's signed poll times into sorted active and inactive times.
-
-    Args:
-        signed: seconds since the epoch, positive for an active poll and negative (``-0.0``
-            at the epoch itself) for an inactive one.
-
-    Returns:
-        ``(active, inactive)``, each sorted ascending.
-    """
-    ordered = sorted(signed)
-    negative = bisect_left(ordered, 0.0)
-    if not negative and ordered and ordered[0] > 0.0:
-        return ordered, []
-    positive = bisect_right(ordered, 0.0, negative)
-    inactive = list(map(neg, reversed(ordered[:negative])))
-    active = ordered[positive:]
-    if positive > negative:
-        # A poll at the epoch itself: 0.0 and -0.0 sort together, the sign tells them apart.
-        for zero in ordered[negative:positive]:
-            (active if math.copysign(1.0, zero) > 0 else inactive).insert(0, 0.0)
-    return active, inactive
-
-
 @attrs.frozen
 class StatusPart:
     """What reading (part of) a status file gives.
@@ -234,6 +249,8 @@ class StatusPart:
             incomplete then.
         needs_sequential: the bytes cannot be cut into ranges safely (quoted fields or bare
             carriage returns): read the whole file with :func:`read_status_sequential`.
+            Such a part holds no polls, so that none of the file's polls can be taken
+            from the wrong reader.
     """
 
     blocks: tuple[PollBlock, ...]
@@ -245,7 +262,7 @@ class StatusPart:
 
 
 class _Groups(dict[str, "array[float]"]):
-    """Signed poll times by store: ``+t`` for an active poll, ``-t`` for an inactive one.
+    """Signed poll times by store (see :mod:`~outages_processor.storage.poll_times`).
 
     One number per poll keeps one array per store, whatever its status; a new store gets
     an empty array on first use. Arrays hold plain doubles: keeping millions of float
@@ -298,11 +315,11 @@ class _PollCollector:
 
     def add(self, store_id: str, active: bool, instant: float) -> None:
         """Add one valid poll."""
-        self.groups[store_id].append(instant if active else -instant)
+        self.groups[store_id].append(poll_times.encode(active, instant))
         self.polls += 1
         self.latest = max(self.latest, instant)
 
-    def part(self, partitions: int, *, needs_sequential: bool = False) -> StatusPart:
+    def part(self, partitions: int) -> StatusPart:
         """Pack what was collected into one block per partition."""
         groups = self.groups
         for key, signed in self.groups_nl.items():
@@ -321,7 +338,6 @@ class _PollCollector:
             self.polls,
             tuple(self.errors.rejects),
             self.error,
-            needs_sequential,
         )
 
 
@@ -423,10 +439,14 @@ class _RangeReader:
             return False
         seconds = list(map(_to_epoch, stamps))
         del stamps
-        deque(map(array.append, map(self._groups.__getitem__, stores), map(mul, seconds, signs)), 0)
+        latest = max(seconds)
+        if min(seconds) < _FIRST_SECONDS or latest > _LAST_SECONDS:
+            return False
+        signed = poll_times.encode_many(seconds, signs)
+        deque(map(array.append, map(self._groups.__getitem__, stores), signed), 0)
         collector = self.collector
         collector.polls += len(stores)
-        collector.latest = max(collector.latest, *seconds)
+        collector.latest = max(collector.latest, latest)
         return True
 
     def _careful(self, lines: Sequence[bytes | str], lines_before: int) -> None:
@@ -476,11 +496,15 @@ def read_status_part(
         progress: called with the number of bytes read after each chunk.
 
     Returns:
-        The range's polls by partition, with their latest time, count and bad rows.
+        The range's polls by partition, with their latest time, count and bad rows; or,
+        when the file has quoted fields or bare carriage returns, a part without polls
+        that ``needs_sequential``.
 
     Raises:
         InputDataError: the file cannot be read.
     """
+    if layout.sequential:
+        return _sequential_part(partitions)
     collector = _PollCollector(layout.path, layout.columns, on_error)
     reader = _RangeReader(layout, start, collector)
     lines_before = 0
@@ -499,7 +523,7 @@ def read_status_part(
                 if progress is not None:
                     progress(len(raw))
     except _NeedsSequential:
-        return collector.part(partitions, needs_sequential=True)
+        return _sequential_part(partitions)
     except _StopRead:
         pass
     except OSError as err:
@@ -509,8 +533,17 @@ def read_status_part(
     return collector.part(partitions)
 
 
+def _sequential_part(partitions: int) -> StatusPart:
+    """A part that holds no polls and says the file must be read sequentially."""
+    blocks = tuple(PollBlock([], array("q"), array("d")) for _ in range(max(partitions, 1)))
+    return StatusPart(blocks, needs_sequential=True)
+
+
 def group_polls(polls: Iterable[Poll], *, partitions: int = 1) -> StatusPart:
-    """Pack in-memory polls the way :func:`read_status_part` packs a file's."""
+    """Pack in-memory polls the way :func:`read_status_part` packs a file's.
+
+    (:class:`~outages_processor.models.uptime.Poll` checks its time's range itself.)
+    """
     collector = _PollCollector(MEMORY, 0, "fail")
     for poll in polls:
         collector.add(poll.store_id, poll.status == "active", poll.timestamp.timestamp())
@@ -533,7 +566,7 @@ def read_status_sequential(
     Raises:
         InputDataError: the file cannot be read, is empty or lacks a required column.
     """
-    with open_table(source, STATUS_COLUMNS, "status") as table:
+    with open_table(source, STATUS_COLUMNS, "status", blank_lines_first=True) as table:
         collector = _PollCollector(table.path, len(table.header), on_error)
         store, status, stamp = (table.columns[name] for name in STATUS_COLUMNS)
         try:

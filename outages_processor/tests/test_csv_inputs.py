@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from outages_processor.errors import InputDataError
 from outages_processor.models.uptime import StoreUptime
-from outages_processor.storage import status_ranges
+from outages_processor.storage import poll_times, status_ranges
 from outages_processor.storage.csv_inputs import (
     RowErrors,
     iter_business_hours,
@@ -31,7 +31,6 @@ from outages_processor.storage.status_ranges import (
     read_status_layout,
     read_status_part,
     read_status_sequential,
-    split_signed,
     split_status,
 )
 from outages_processor.tests.uptime_data import generate, write_csv, write_status
@@ -49,7 +48,7 @@ def _polls(part: StatusPart) -> dict[str, tuple[list[float], list[float]]]:
     found: dict[str, tuple[list[float], list[float]]] = {}
     for block in part.blocks:
         for store_id, signed in block.signed():
-            active, inactive = split_signed(signed)
+            active, inactive = poll_times.decode(signed)
             old = found.get(store_id, ([], []))
             found[store_id] = (sorted(old[0] + active), sorted(old[1] + inactive))
     return found
@@ -318,10 +317,11 @@ def test_the_sequential_reader_reports_an_empty_stream() -> None:
         read_status_sequential(io.StringIO(""))
 
 
-def test_the_sequential_reader_needs_the_header_first() -> None:
-    """A blank first line is not a header."""
-    with pytest.raises(InputDataError, match="<memory>:2: the header must be the first line"):
-        read_status_sequential(io.StringIO("\n" + STATUS_HEADER + "\n"))
+def test_the_sequential_reader_skips_blank_lines_before_the_header() -> None:
+    """Blank lines before the status header are skipped (they used to be an error)."""
+    text = "\n\r\n" + STATUS_HEADER + "\n1,active,2023-01-22 UTC\n"
+    part = read_status_sequential(io.StringIO(text))
+    assert part.polls == 1
 
 
 def test_the_sequential_reader_reports_bad_csv() -> None:
@@ -387,16 +387,20 @@ def test_group_polls_packs_models_like_files(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("signed", "active", "inactive"),
+    ("polls", "active", "inactive"),
     [
-        ([3.0, -1.0, 2.0, -4.0], [2.0, 3.0], [1.0, 4.0]),
-        ([0.0, -0.0, 5.0], [0.0, 5.0], [0.0]),
-        ([-0.0, -2.0], [], [0.0, 2.0]),
+        ([(True, 3.0), (False, 1.0), (True, 2.0), (False, 4.0)], [2.0, 3.0], [1.0, 4.0]),
+        ([(True, 0.0), (False, 0.0), (True, 5.0)], [0.0, 5.0], [0.0]),
+        ([(False, 0.0), (False, -2.0)], [], [-2.0, 0.0]),
+        ([(True, -1800.0), (False, -3600.0)], [-1800.0], [-3600.0]),
     ],
 )
-def test_split_signed(signed: list[float], active: list[float], inactive: list[float]) -> None:
-    """Signed times split into sorted active and inactive times; -0.0 is inactive."""
-    assert split_signed(signed) == (active, inactive)
+def test_signed_poll_times_decode(
+    polls: list[tuple[bool, float]], active: list[float], inactive: list[float]
+) -> None:
+    """Signed times split into sorted active and inactive times, at the epoch and before."""
+    signed = [poll_times.encode(is_active, instant) for is_active, instant in polls]
+    assert poll_times.decode(signed) == (active, inactive)
 
 
 def test_a_spilled_block_reads_back(tmp_path: Path) -> None:
