@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Iterator
-from datetime import datetime, time
+from datetime import datetime, time, timezone
 from pathlib import Path
 from typing import Any, ClassVar, Final, Literal
 
 import attrs
 
 __all__ = [
+    "FIRST_INSTANT",
+    "LAST_INSTANT",
     "BusinessHours",
     "Interpolation",
     "OnError",
@@ -31,6 +33,7 @@ __all__ = [
     "StoreUptime",
     "UptimeReport",
     "WeeklyHours",
+    "instant_problem",
 ]
 
 PollStatus = Literal["active", "inactive"]
@@ -41,6 +44,14 @@ OnError = Literal["fail", "skip"]
 """What a bad input row does: stop the run (``fail``) or skip and keep it aside (``skip``)."""
 
 SECONDS_PER_DAY: Final = 86_400
+
+FIRST_INSTANT: Final = datetime(1, 1, 15, tzinfo=timezone.utc)
+"""The earliest poll time or ``now`` of a report: the week before it, and the local days
+around that week in any time zone, are still dates a datetime can hold."""
+LAST_INSTANT: Final = datetime(9999, 12, 17, tzinfo=timezone.utc)
+"""The latest poll time or ``now`` of a report (see :data:`FIRST_INSTANT`)."""
+_FIRST_SECONDS: Final = FIRST_INSTANT.timestamp()
+_LAST_SECONDS: Final = LAST_INSTANT.timestamp()
 _STATUSES: Final = ("active", "inactive")
 _INTERPOLATIONS: Final = ("nearest", "previous")
 
@@ -48,6 +59,26 @@ _INTERPOLATIONS: Final = ("nearest", "previous")
 def _aware(_instance: object, attribute: attrs.Attribute[datetime], value: datetime) -> None:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{attribute.name} must be an aware datetime (with a UTC offset)")
+
+
+def instant_problem(seconds: float) -> str | None:
+    """What is wrong with a poll time or ``now`` (seconds since the epoch), or None.
+
+    A report needs the week before its ``now`` and the local days around it as datetimes;
+    any poll may be the latest, so polls keep to the same range.
+    """
+    if _FIRST_SECONDS <= seconds <= _LAST_SECONDS:
+        return None
+    return (
+        f"out of range: expected an instant from {FIRST_INSTANT.date().isoformat()} "
+        f"to {LAST_INSTANT.date().isoformat()} (UTC)"
+    )
+
+
+def _in_range(_instance: object, attribute: attrs.Attribute[datetime], value: datetime) -> None:
+    problem = instant_problem(value.timestamp())
+    if problem is not None:
+        raise ValueError(f"{attribute.name} {value.isoformat()} is {problem}")
 
 
 def _non_empty(_instance: object, attribute: attrs.Attribute[str], value: str) -> None:
@@ -62,12 +93,13 @@ class Poll:
     Attributes:
         store_id: the store, kept as text (ids may be 19-digit numbers or UUIDs).
         status: ``"active"`` or ``"inactive"``.
-        timestamp: when the poll was taken (an aware datetime).
+        timestamp: when the poll was taken (an aware datetime from :data:`FIRST_INSTANT`
+            to :data:`LAST_INSTANT`).
     """
 
     store_id: str = attrs.field(validator=_non_empty)
     status: PollStatus = attrs.field(validator=attrs.validators.in_(_STATUSES))
-    timestamp: datetime = attrs.field(validator=_aware)
+    timestamp: datetime = attrs.field(validator=[_aware, _in_range])
 
 
 @attrs.frozen
@@ -263,11 +295,17 @@ class UptimeReport:
 
 
 class ReportState(str, enum.Enum):
-    """Where a triggered report is: still computing, done, or stopped by an error."""
+    """Where a triggered report is: still computing, done, stopped by an error, or cancelled.
+
+    ``Running`` also covers a report waiting for its turn; ``Cancelled`` is final, like
+    ``Complete`` and ``Failed``: the report was cancelled (``ReportService.cancel``) before
+    it finished, and has no CSV.
+    """
 
     RUNNING = "Running"
     COMPLETE = "Complete"
     FAILED = "Failed"
+    CANCELLED = "Cancelled"
 
 
 @attrs.frozen
@@ -276,7 +314,7 @@ class ReportStatus:
 
     Attributes:
         report_id: the id :meth:`~outages_processor.reports.ReportService.trigger` returned.
-        state: Running, Complete or Failed.
+        state: Running, Complete, Failed or Cancelled.
         created_at: when the report was triggered (aware, UTC).
         finished_at: when it completed or failed, or None while running.
         csv_path: the report CSV, when Complete.

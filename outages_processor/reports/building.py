@@ -13,7 +13,6 @@ import logging
 import os
 import stat
 import pickle
-import tempfile
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, as_completed
@@ -23,7 +22,14 @@ from typing import Final, TypeAlias, cast
 import attrs
 
 from outages_processor.errors import InputDataError
-from outages_processor.models.uptime import Interpolation, OnError, Poll, StoreUptime, UptimeReport
+from outages_processor.models.uptime import (
+    Interpolation,
+    OnError,
+    Poll,
+    StoreUptime,
+    UptimeReport,
+    instant_problem,
+)
 
 from outages_processor.reports.inputs import (
     HoursInput,
@@ -33,10 +39,11 @@ from outages_processor.reports.inputs import (
     as_source,
     read_schedules,
 )
+from outages_processor.reports.pool import is_local_pool, process_pool
+from outages_processor.reports.spill import spill_folder
 from outages_processor.reports.workers import (
     Runner,
     compute_partition,
-    process_pool,
     read_part,
 )
 from outages_processor.storage import csv_inputs, status_ranges
@@ -79,24 +86,31 @@ class _Options:
         """Check the options a caller gave.
 
         Raises:
-            ValueError: an unknown interpolation or on_error, or a naive ``now``.
+            ValueError: an unknown interpolation or on_error, a naive ``now``, or one out
+                of the range a report can take.
         """
         if interpolation not in ("nearest", "previous"):
             raise ValueError(f"unknown interpolation {interpolation!r}: use nearest or previous")
         if on_error not in ("fail", "skip"):
             raise ValueError(f"'on_error' must be in ('fail', 'skip'), not {on_error!r}")
-        if now is not None and (now.tzinfo is None or now.utcoffset() is None):
-            raise ValueError("now must be an aware datetime (add a UTC offset or Z)")
-        return cls(
-            cast(Interpolation, interpolation),
-            cast(OnError, on_error),
-            None if now is None else now.timestamp(),
-            progress,
-        )
+        seconds = None
+        if now is not None:
+            if now.tzinfo is None or now.utcoffset() is None:
+                raise ValueError("now must be an aware datetime (add a UTC offset or Z)")
+            seconds = now.timestamp()
+            problem = instant_problem(seconds)
+            if problem is not None:
+                # The windows and the local days around them would not be datetimes.
+                raise ValueError(f"now {now.isoformat()} is {problem}")
+        return cls(cast(Interpolation, interpolation), cast(OnError, on_error), seconds, progress)
 
 
 class _StatusReading:
-    """Reading the status polls: started at once (on the executor), gathered later."""
+    """Reading the status polls: started at once (on the executor), gathered later.
+
+    Whichever way a file is read, a part that ``needs_sequential`` (quoted fields, bare
+    carriage returns) sends the whole file to the CSV module, in :meth:`result`.
+    """
 
     def __init__(self, status: StatusInput, runner: Runner, options: _Options) -> None:
         self.status = status
@@ -131,12 +145,13 @@ class _StatusReading:
     def _start(self, path: str | os.PathLike[str]) -> None:
         layout = status_ranges.read_status_layout(path)
         self.total = layout.size - layout.data_start
-        if self.runner.executor is None:
+        if self.runner.executor is None or layout.sequential:
             self.parts = [
                 status_ranges.read_status_part(
                     layout,
                     layout.data_start,
                     layout.size,
+                    partitions=self.partitions,
                     on_error=self.on_error,
                     progress=self._advance,
                 )
@@ -161,11 +176,10 @@ class _StatusReading:
             for future in as_completed(self.futures):
                 self._advance(self.futures[future])
             self.parts = [future.result() for future in self.futures]
-            if any(part.needs_sequential for part in self.parts):
-                logger.info(
-                    "%s has quoted fields or bare carriage returns: read whole", self.status
-                )
-                self.parts = [self._sequential(cast(Source, self.status))]
+        # Every way of reading the file ends here, so none can skip the fallback.
+        if any(part.needs_sequential for part in self.parts):
+            logger.info("%s has quoted fields or bare carriage returns: read whole", self.status)
+            self.parts = [self._sequential(cast(Source, self.status))]
         return self.parts
 
 
@@ -216,8 +230,12 @@ def build_report(  # pylint: disable=too-many-arguments  # the documented keywor
     with contextlib.ExitStack() as stack:
         spill = None
         if executor is None and workers > 1 and _is_large(status):
-            spill = stack.enter_context(tempfile.TemporaryDirectory(prefix="uptime-"))
+            spill = stack.enter_context(spill_folder())
             executor = stack.enter_context(process_pool(workers))
+        elif executor is not None and is_local_pool(executor) and _is_large(status):
+            # A report service's own pool: its workers share this machine's files. Any
+            # other executor (it may be a cluster) gets the data through itself.
+            spill = stack.enter_context(spill_folder())
         return _build(Runner(executor, workers, spill), status, hours, timezones, options)
 
 
@@ -256,6 +274,14 @@ def _is_regular_file(path: str | os.PathLike[str]) -> bool:
         return stat.S_ISREG(os.stat(path).st_mode)
     except OSError:
         return True  # let the reader report what is wrong with it
+
+
+def uses_pool(status: StatusInput) -> bool:
+    """True for a status input large enough for a process pool (used with ``jobs`` > 1).
+
+    That is a status file of at least :data:`PARALLEL_MIN_BYTES`.
+    """
+    return _is_large(status)
 
 
 def _is_large(status: object) -> bool:

@@ -1,26 +1,38 @@
 """A report service: trigger reports that compute in the background, and ask about them.
 
 This is the interface a web service exposes as ``/trigger_report`` and ``/get_report``.
+A service computes at most ``workers`` reports at once (more wait their turn, reading as
+Running) and gives all of them one pool of at most ``workers`` worker processes, started
+when a large report first needs it and stopped by :meth:`ReportService.close`. The workers
+are fresh interpreters: the host program is never imported again, and they end when the
+host process dies.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import stat
 import threading
 import uuid
-from concurrent.futures import Executor
+from collections.abc import Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timezone
 from typing import Any
 
+import attrs
+
+from outages_processor.errors import InputDataError, ReportError
 from outages_processor.models.uptime import (
     Interpolation,
     OnError,
     ReportState,
     ReportStatus,
 )
-from outages_processor.reports.building import build_report
+from outages_processor.reports.building import _Options, build_report, uses_pool
 from outages_processor.reports.inputs import HoursInput, StatusInput, TimezonesInput
+from outages_processor.reports.pool import CancellableExecutor, WorkerPool
 from outages_processor.reports.writing import write_report_csv
 from outages_processor.storage import csv_inputs
 from outages_processor.storage.report_states import HELD, FileLock, ReportFiles
@@ -28,6 +40,27 @@ from outages_processor.storage.report_states import HELD, FileLock, ReportFiles
 __all__ = ["ReportService"]
 
 logger = logging.getLogger(__name__)
+
+
+class _Cancelled(Exception):
+    """Stops a report's computation at its next step once the report was cancelled."""
+
+
+@attrs.define(eq=False)
+class _Report:
+    """A report triggered by this service object, until it finishes."""
+
+    state: dict[str, Any]
+    lock: FileLock
+    cancelled: threading.Event = attrs.field(factory=threading.Event)
+    executor: CancellableExecutor | None = None
+    future: Future[None] | None = None
+    finished: bool = False
+
+    def check(self, *_progress: object) -> None:
+        """Stop the computation if the report was cancelled (a progress callback)."""
+        if self.cancelled.is_set():
+            raise _Cancelled("the report was cancelled")
 
 
 class ReportService:
@@ -38,6 +71,10 @@ class ReportService:
     died while Running reads as Failed: the running process holds a lock on the report,
     which the operating system releases when the process ends, however it ends.
 
+    At most ``workers`` reports compute at once; more wait their turn (Running). Reports
+    of a large status file (:data:`~outages_processor.reports.PARALLEL_MIN_BYTES` or more)
+    share one pool of ``workers`` worker processes; smaller ones compute in a thread.
+
     Example, in a web service::
 
         service = ReportService("reports/")
@@ -45,18 +82,36 @@ class ReportService:
         service.get(report_id).state   # ReportState.RUNNING, then COMPLETE
     """
 
-    def __init__(self, directory: str | os.PathLike[str], executor: Executor | None = None) -> None:
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        executor: Executor | None = None,
+        *,
+        workers: int | None = None,
+    ) -> None:
         """Serve reports kept in ``directory`` (created if missing).
 
         Args:
             directory: where states and reports are kept.
-            executor: where reports compute (see :func:`build_report`); default: each report
-                decides, by the size of its input.
+            executor: where every report computes (see :func:`build_report`); default:
+                this service's own pool of ``workers`` processes for large status files,
+                a thread for small ones.
+            workers: how many reports compute at once, and the size of the service's own
+                pool; default: the machine's cores.
+
+        Raises:
+            ValueError: ``workers`` is less than 1.
         """
+        if workers is not None and workers < 1:
+            raise ValueError("workers must be at least 1")
         self.files = ReportFiles(directory)
         self.directory = self.files.directory
         self.executor = executor
-        self._threads: dict[str, threading.Thread] = {}
+        self.workers = workers or os.cpu_count() or 1
+        self._lock = threading.Lock()
+        self._reports: dict[str, _Report] = {}  # triggered here and not finished yet
+        self._threads: ThreadPoolExecutor | None = None
+        self._pool: WorkerPool | None = None
 
     def trigger(
         self,
@@ -68,10 +123,10 @@ class ReportService:
         interpolation: Interpolation = "nearest",
         on_error: OnError = "fail",
     ) -> str:
-        """Start a report in the background and return its id at once.
+        """Check the inputs, start a report in the background and return its id at once.
 
         Args:
-            status: as :func:`build_report` (read in the background).
+            status: as :func:`build_report` (its rows are read in the background).
             hours: as :func:`build_report`.
             timezones: as :func:`build_report`.
             now: as :func:`build_report`.
@@ -80,7 +135,16 @@ class ReportService:
 
         Returns:
             The report id: 32 hexadecimal characters.
+
+        Raises:
+            InputDataError: an input file is missing, cannot be read, or its header lacks
+                a required column (no report is made then).
+            ValueError: an invalid option (interpolation, on_error, naive now).
         """
+        _Options.check(now, interpolation, on_error, None)
+        _check_file(status, csv_inputs.STATUS_COLUMNS, "status")
+        _check_file(hours, csv_inputs.HOURS_COLUMNS, "business hours")
+        _check_file(timezones, csv_inputs.TIMEZONE_COLUMNS, "time zones")
         report_id = uuid.uuid4().hex
         lock = FileLock.hold(self.files.path(report_id, ".lock"))
         state = {
@@ -90,45 +154,127 @@ class ReportService:
             "pid": os.getpid(),
         }
         self.files.write_state(state)
-        thread = threading.Thread(
-            target=self._compute,
-            args=(state, lock, (status, hours, timezones)),
-            kwargs={"now": now, "interpolation": interpolation, "on_error": on_error},
-            name=f"uptime-report-{report_id}",
-        )
-        self._threads[report_id] = thread
-        thread.start()
+        report = _Report(state, lock)
+        options = {"now": now, "interpolation": interpolation, "on_error": on_error}
+        with self._lock:
+            if self._threads is None:
+                self._threads = ThreadPoolExecutor(self.workers, "uptime-report")
+            self._reports[report_id] = report
+            report.future = self._threads.submit(
+                self._compute, report, (status, hours, timezones), options
+            )
         return report_id
 
     def _compute(
         self,
-        state: dict[str, Any],
-        lock: FileLock,
+        report: _Report,
         inputs: tuple[StatusInput, HoursInput, TimezonesInput],
-        **options: Any,
+        options: dict[str, Any],
     ) -> None:
-        report_id = state["report_id"]
+        """Compute a report and write its CSV and final state (runs in a report thread)."""
+        report_id = report.state["report_id"]
+        csv_path = self.files.path(report_id, ".csv")
+        updates: dict[str, Any]
         try:
-            report = build_report(*inputs, executor=self.executor, **options)
-            write_report_csv(report.rows, self.files.path(report_id, ".csv"))
+            report.check()
+            executor, jobs = self._executor_for(report, inputs[0])
+            result = build_report(
+                *inputs, executor=executor, jobs=jobs, progress=report.check, **options
+            )
+            report.check()
+            write_report_csv(result.rows, csv_path)
         except Exception as err:  # pylint: disable=broad-exception-caught
             # Whatever went wrong belongs in the report's state, where get() shows it.
-            logger.info("report %s failed", report_id, exc_info=True)
-            state.update(state=ReportState.FAILED.value, error=str(err) or type(err).__name__)
+            if not report.cancelled.is_set():
+                logger.info("report %s failed", report_id, exc_info=True)
+            updates = {"state": ReportState.FAILED.value, "error": str(err) or type(err).__name__}
         else:
-            state.update(
-                state=ReportState.COMPLETE.value,
-                csv=f"{report_id}.csv",
-                rows=len(report.rows),
-                now=report.now.isoformat(),
-            )
+            updates = {
+                "state": ReportState.COMPLETE.value,
+                "csv": f"{report_id}.csv",
+                "rows": len(result.rows),
+                "now": result.now.isoformat(),
+            }
+        if not self._finish(report, updates):
+            # Cancelled meanwhile: the result is discarded.
+            with contextlib.suppress(FileNotFoundError):
+                csv_path.unlink()
+
+    def _executor_for(self, report: _Report, status: StatusInput) -> tuple[Executor | None, int]:
+        """Where a report computes, and into how many partitions its work is split."""
+        if self.executor is not None:
+            shared: Executor = self.executor
+            jobs = os.cpu_count() or 1
+        elif self.workers > 1 and uses_pool(status):
+            shared = self._shared_pool()
+            jobs = self.workers
+        else:
+            return None, 1
+        report.executor = CancellableExecutor(shared)
+        if report.cancelled.is_set():  # cancel() may have come before the executor
+            report.executor.cancel()
+        return report.executor, jobs
+
+    def _shared_pool(self) -> WorkerPool:
+        with self._lock:
+            if self._pool is None:
+                self._pool = WorkerPool(self.workers)
+            return self._pool
+
+    def _finish(self, report: _Report, updates: dict[str, Any]) -> bool:
+        """Write a report's final state once; False if it had finished already."""
+        with self._lock:
+            if report.finished:
+                return False
+            report.finished = True
+            self._reports.pop(report.state["report_id"], None)
+        report.state.update(updates, finished_at=_utc_now())
+        try:
+            self.files.write_state(report.state)
         finally:
-            state.update(finished_at=_utc_now())
-            self.files.write_state(state)
-            lock.release()
+            report.lock.release()
+        return True
+
+    def cancel(self, report_id: str) -> bool:
+        """Cancel a report this service object triggered, if it has not finished.
+
+        A report waiting for its turn never starts; a computing one stops at its next step
+        (work already running in a worker process ends there and is discarded). Its state
+        is Cancelled at once, with no CSV.
+
+        Args:
+            report_id: an id :meth:`trigger` returned.
+
+        Returns:
+            True if the report was cancelled; False if it had finished already (Complete,
+            Failed or Cancelled).
+
+        Raises:
+            ReportError: the id is malformed or unknown, or the report is computed by
+                another process or service object (only the one that triggered it can
+                cancel it).
+        """
+        self.files.path(report_id, ".json")  # check the id first
+        with self._lock:
+            report = self._reports.get(report_id)
+        if report is None:
+            status = self.get(report_id)
+            if status.state is ReportState.RUNNING:
+                raise ReportError(
+                    f"report {report_id!r} is computed by another process or service object; "
+                    "only the ReportService that triggered it can cancel it"
+                )
+            return False
+        report.cancelled.set()
+        if report.future is not None:
+            report.future.cancel()  # it never starts if it was still waiting
+        if report.executor is not None:
+            report.executor.cancel()
+        return self._finish(report, {"state": ReportState.CANCELLED.value})
 
     def get(self, report_id: str, *, include_rows: bool = False) -> ReportStatus:
-        """Return a report's state: Running, Complete (with its CSV) or Failed (with why).
+        """Return a report's state: Running, Complete (with its CSV), Failed (with why) or
+        Cancelled.
 
         Args:
             report_id: an id :meth:`trigger` returned.
@@ -136,22 +282,28 @@ class ReportService:
                 decimals).
 
         Raises:
-            ReportError: the id is malformed, or no report has it in this directory.
+            ReportError: the id is malformed, no report has it in this directory, or its
+                state file is damaged.
         """
         state = self.files.read_state(report_id)
-        if state["state"] == ReportState.RUNNING.value:
-            state = self._check_running(report_id, state)
-        csv_path = self.files.path(report_id, ".csv") if state.get("csv") else None
-        finished = state.get("finished_at")
-        return ReportStatus(
-            report_id,
-            ReportState(state["state"]),
-            datetime.fromisoformat(state["created_at"]),
-            None if finished is None else datetime.fromisoformat(finished),
-            csv_path,
-            state.get("error"),
-            tuple(csv_inputs.read_report_csv(csv_path)) if include_rows and csv_path else None,
-        )
+        try:
+            if state["state"] == ReportState.RUNNING.value:
+                state = self._check_running(report_id, state)
+            csv_path = self.files.path(report_id, ".csv") if state.get("csv") else None
+            finished = state.get("finished_at")
+            status = ReportStatus(
+                report_id,
+                ReportState(state["state"]),
+                datetime.fromisoformat(state["created_at"]),
+                None if finished is None else datetime.fromisoformat(finished),
+                csv_path,
+                state.get("error"),
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            raise self.files.damaged(report_id, repr(err)) from err
+        if include_rows and csv_path:
+            return attrs.evolve(status, rows=tuple(csv_inputs.read_report_csv(csv_path)))
+        return status
 
     def _check_running(self, report_id: str, state: dict[str, Any]) -> dict[str, Any]:
         """Turn a Running state whose process has gone into Failed."""
@@ -180,21 +332,53 @@ class ReportService:
         Raises:
             ReportError: as :meth:`get`.
         """
-        thread = self._threads.get(report_id)
-        if thread is not None:
-            thread.join(timeout)
+        with self._lock:
+            report = self._reports.get(report_id)
+        if report is not None and report.future is not None:
+            wait([report.future], timeout)
         return self.get(report_id)
 
     def close(self) -> None:
-        """Wait for every report this object triggered to finish."""
-        for thread in list(self._threads.values()):
-            thread.join()
+        """Wait for every report this object triggered to finish; stop its worker processes.
+
+        The service can still be used: a later :meth:`trigger` starts what it needs again.
+        """
+        with self._lock:
+            threads, self._threads = self._threads, None
+        if threads is not None:
+            threads.shutdown(wait=True)
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
 
     def __enter__(self) -> ReportService:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _check_file(source: object, required: Sequence[str], what: str) -> None:
+    """Check that an input given as a path can be opened and has the required columns.
+
+    Streams and values are read once, in the background; so are pipes.
+
+    Raises:
+        InputDataError: the file is missing, cannot be read, or lacks a column.
+    """
+    if not isinstance(source, (str, os.PathLike)):
+        return
+    try:
+        mode = os.stat(source).st_mode
+    except OSError as err:
+        raise InputDataError(
+            f"cannot read the file: {err.strerror or err}", path=os.fspath(source)
+        ) from err
+    if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISSOCK(mode):
+        return
+    with csv_inputs.open_table(source, required, what):
+        pass
 
 
 def _utc_now() -> str:

@@ -3,17 +3,16 @@
 Work is split by store. A large status file is split into byte ranges, each read by a
 worker into per-store arrays; the stores are then split into partitions by a stable hash,
 and each partition is computed by a worker. :class:`Runner` sends work to any
-:class:`concurrent.futures.Executor`, or runs it in the calling thread.
+:class:`concurrent.futures.Executor`, or runs it in the calling thread (the pools of this
+machine are in :mod:`outages_processor.reports.pool`).
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import threading
 from array import array
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future
 from typing import Any, Final, TypeVar
 
 import attrs
@@ -22,14 +21,13 @@ from outages_processor.core.business_hours import BusinessClock, BusinessClocks
 from outages_processor.core.uptime import WEEK, UptimeCalculator
 from outages_processor.models.uptime import Interpolation, OnError
 from outages_processor.reports.inputs import Schedule, Tables, load_tables
-from outages_processor.storage import status_ranges
-from outages_processor.storage.status_ranges import PollBlock, StatusPart, split_signed
+from outages_processor.storage import poll_times, status_ranges
+from outages_processor.storage.status_ranges import PollBlock, StatusPart
 
 __all__ = [
     "PROGRESS_STORES",
     "Runner",
     "compute_partition",
-    "process_pool",
     "read_part",
     "run_now",
 ]
@@ -51,19 +49,6 @@ def run_now(func: Callable[..., _T], *args: Any, **kwargs: Any) -> Future[_T]:
     except Exception as err:  # pylint: disable=broad-exception-caught
         future.set_exception(err)
     return future
-
-
-def process_pool(workers: int) -> ProcessPoolExecutor:
-    """A process pool; forked (fastest) only while this process has a single thread."""
-    methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
-        method = "fork"
-    elif "forkserver" in methods:
-        # Forking a process that runs other threads may copy a held lock into the child.
-        method = "forkserver"
-    else:  # pragma: no cover - Windows
-        method = "spawn"
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
 
 
 class Runner:
@@ -125,15 +110,16 @@ def compute_partition(
 def _store_values(
     calculator: UptimeCalculator, signed: array[float], clock: BusinessClock
 ) -> tuple[float, float, float, float, float, float]:
-    """One store's report values from its signed poll times."""
-    if min(signed) > 0.0:
-        # Only active polls: the status is active throughout, no need to sort.
-        return calculator.values(signed, (), clock)
-    return calculator.values(*split_signed(signed), clock)
+    """One store's report values from its signed poll times (see ``poll_times``)."""
+    if poll_times.all_active(signed):
+        # Only active polls: the status is active throughout whatever their times, so
+        # they need neither sorting nor decoding (no inactive poll: no spans to place).
+        return calculator.values((), (), clock)
+    return calculator.values(*poll_times.decode(signed), clock)
 
 
 def _merge_blocks(blocks: Sequence[PollBlock]) -> dict[str, array[float]]:
-    """Each store's signed poll times from every block, joined."""
+    """Each store's signed poll times from every block, joined (still encoded)."""
     merged: dict[str, array[float]] = {}
     for block in blocks:
         for store_id, signed in block.signed():

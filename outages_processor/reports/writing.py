@@ -1,7 +1,8 @@
 """Writing a report: its rows and its skipped rows as CSV, atomically; and the whole job.
 
 A report written to a path goes to a temporary file renamed into place once complete, so
-a failed or interrupted run never leaves a partial report.
+a failed or interrupted run never leaves a partial report; the report and its rejects file
+appear together or not at all.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import re
 from collections.abc import Iterable
 from concurrent.futures import Executor
 from datetime import datetime
-from typing import IO, Final
+from typing import TYPE_CHECKING, Final
 
 from outages_processor.models.uptime import (
     Interpolation,
@@ -24,14 +25,17 @@ from outages_processor.models.uptime import (
 )
 from outages_processor.reports.building import ProgressCallback, build_report
 from outages_processor.reports.inputs import HoursInput, StatusInput, TimezonesInput
-from outages_processor.storage.report_files import atomic_open
+from outages_processor.storage.report_files import atomic_open, output_files
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 __all__ = ["run_report", "write_rejects_csv", "write_report_csv"]
 
 
 def write_report_csv(
     rows: Iterable[StoreUptime],
-    destination: str | os.PathLike[str] | IO[str],
+    destination: str | os.PathLike[str] | SupportsWrite[str],
     *,
     progress: ProgressCallback | None = None,
 ) -> int:
@@ -49,7 +53,7 @@ def write_report_csv(
     items = list(rows)
     with contextlib.ExitStack() as stack:
         if isinstance(destination, (str, os.PathLike)):
-            stream: IO[str] = stack.enter_context(atomic_open(destination, newline=""))
+            stream: SupportsWrite[str] = stack.enter_context(atomic_open(destination, newline=""))
         else:
             stream = destination
         stream.write(",".join(StoreUptime.COLUMNS) + "\n")
@@ -76,14 +80,24 @@ def _csv_line(row: StoreUptime) -> str:
     )
 
 
-def write_rejects_csv(rejects: Iterable[RejectedRow], path: str | os.PathLike[str]) -> int:
-    """Write skipped rows (``file, line, reason, row``) as CSV, atomically.
+def write_rejects_csv(
+    rejects: Iterable[RejectedRow], destination: str | os.PathLike[str] | SupportsWrite[str]
+) -> int:
+    """Write skipped rows (``file, line, reason, row``) as CSV.
+
+    Args:
+        rejects: the skipped rows.
+        destination: a path, written atomically, or an open text stream.
 
     Returns:
         The number of rows written.
     """
     count = 0
-    with atomic_open(path, newline="") as stream:
+    with contextlib.ExitStack() as stack:
+        if isinstance(destination, (str, os.PathLike)):
+            stream: SupportsWrite[str] = stack.enter_context(atomic_open(destination, newline=""))
+        else:
+            stream = destination
         writer = csv.writer(stream, lineterminator="\n")
         writer.writerow(RejectedRow.COLUMNS)
         for reject in rejects:
@@ -96,7 +110,7 @@ def run_report(  # pylint: disable=too-many-arguments  # build_report's options,
     status: StatusInput,
     hours: HoursInput,
     timezones: TimezonesInput,
-    output: str | os.PathLike[str] | IO[str],
+    output: str | os.PathLike[str] | SupportsWrite[str],
     *,
     rejects: str | os.PathLike[str] | None = None,
     now: datetime | None = None,
@@ -113,7 +127,8 @@ def run_report(  # pylint: disable=too-many-arguments  # build_report's options,
         hours: as :func:`build_report`.
         timezones: as :func:`build_report`.
         output: the report's path (written atomically) or a text stream.
-        rejects: where to write skipped rows, if anywhere (with ``on_error="skip"``).
+        rejects: where to write skipped rows, if anywhere (with ``on_error="skip"``); the
+            report file and the rejects file appear together or not at all.
         now: as :func:`build_report`.
         interpolation: as :func:`build_report`.
         executor: as :func:`build_report`.
@@ -126,6 +141,8 @@ def run_report(  # pylint: disable=too-many-arguments  # build_report's options,
 
     Raises:
         InputDataError: as :func:`build_report`; nothing is written then.
+        OSError: an output cannot be written (naming it); no output file appears, and
+            nothing reaches a stream ``output`` when the rejects file fails.
     """
     report = build_report(
         status,
@@ -138,7 +155,15 @@ def run_report(  # pylint: disable=too-many-arguments  # build_report's options,
         jobs=jobs,
         on_error=on_error,
     )
-    write_report_csv(report.rows, output, progress=progress)
-    if rejects is not None:
-        write_rejects_csv(report.rejects, rejects)
+    with output_files() as outputs:
+        destination = (
+            outputs.open(output, newline="") if isinstance(output, (str, os.PathLike)) else output
+        )
+        if rejects is not None:
+            # The rejects are flushed before the report is written, so that a rejects file
+            # that cannot be written stops the job before anything reaches a stream output.
+            rejects_stream = outputs.open(rejects, newline="")
+            write_rejects_csv(report.rejects, rejects_stream)
+            rejects_stream.flush()
+        write_report_csv(report.rows, destination, progress=progress)
     return report

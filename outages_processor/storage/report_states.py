@@ -100,17 +100,41 @@ class ReportFiles:
         """Read a report's state.
 
         Raises:
-            ReportError: the id is malformed, or no report has it here.
+            ReportError: the id is malformed, no report has it here, or its file is
+                damaged (not a JSON object naming this report).
         """
+        path = self.path(report_id, ".json")
         try:
-            text = self.path(report_id, ".json").read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise ReportError(
                 f"unknown report id {report_id!r}: no such report in {self.directory}; "
                 "use an id that trigger() returned for this directory"
             ) from None
-        state: dict[str, Any] = json.loads(text)
+        except ValueError as err:  # not UTF-8
+            raise self.damaged(report_id, str(err)) from err
+        try:
+            state = json.loads(text)
+        except ValueError as err:
+            raise self.damaged(report_id, f"not JSON: {err}") from err
+        if not isinstance(state, dict) or state.get("report_id") != report_id:
+            raise self.damaged(report_id, f"not the state of report {report_id}")
         return state
+
+    def damaged(self, report_id: str, reason: str) -> ReportError:
+        """The error telling that a report's state file is damaged.
+
+        States are written atomically: a damaged one was written by something else.
+
+        Args:
+            report_id: the report.
+            reason: what is wrong with the file.
+        """
+        path = self.path(report_id, ".json")
+        return ReportError(
+            f"the state of report {report_id!r} is damaged ({path}: {reason}); "
+            "trigger the report again"
+        )
 
 
 if sys.platform == "win32":  # pragma: no cover

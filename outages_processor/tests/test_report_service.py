@@ -9,13 +9,16 @@ import subprocess
 import sys
 import textwrap
 import time
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from outages_processor.errors import ReportError
+from outages_processor.errors import InputDataError, ReportError
 from outages_processor.models.uptime import ReportState
 from outages_processor.reports import ReportService, build_report
+from outages_processor.reports import service as service_module
 from outages_processor.tests.uptime_data import generate
 
 
@@ -247,3 +250,176 @@ def test_wait_on_a_report_of_another_service_object(
     with service:
         report_id = service.trigger(*files)
     assert ReportService(service.directory).wait(report_id).state is ReportState.COMPLETE
+
+
+# --------------------------------------------------------------------------- trigger checks
+
+
+@pytest.mark.parametrize(
+    ("position", "content", "message"),
+    [
+        (0, None, "cannot read the file: No such file or directory"),
+        (1, None, "cannot read the file: No such file or directory"),
+        (2, None, "cannot read the file: No such file or directory"),
+        (0, "", "the status file is empty: expected a header row"),
+        (0, "store_id,state,timestamp_utc\n", ":1: missing column 'status'"),
+        (1, "store_id,start_time_local,end_time_local\n", ":1: missing column 'dayOfWeek'"),
+        (2, "store_id,zone\n", ":1: missing column 'timezone_str'"),
+        (2, b"store_id,timezone_str\xff\n", "not valid UTF-8"),
+        (1, "dir", "cannot read the file: Is a directory"),
+    ],
+)
+def test_trigger_refuses_unreadable_inputs_at_once(
+    service: ReportService,
+    files: tuple[Path, Path, Path],
+    position: int,
+    content: str | bytes | None,
+    message: str,
+) -> None:
+    """A missing, unreadable or headless input raises at once; no report is made."""
+    inputs = list(files)
+    target = inputs[position]
+    if content is None:
+        target = inputs[position] = target.with_name("missing.csv")
+    elif content == "dir":
+        target.unlink()
+        target.mkdir()
+    elif isinstance(content, bytes):
+        target.write_bytes(content)
+    else:
+        target.write_text(content, encoding="utf-8")
+    with pytest.raises(InputDataError) as caught:
+        service.trigger(*inputs)
+    assert str(caught.value).startswith(str(target)) and message in str(caught.value)
+    assert not list(service.directory.iterdir())
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"interpolation": "linear"}, {"on_error": "ignore"}, {"now": datetime(2023, 1, 1)}],
+)
+def test_trigger_refuses_invalid_options_at_once(
+    service: ReportService, files: tuple[Path, Path, Path], options: dict[str, Any]
+) -> None:
+    """An invalid option is a ValueError from trigger() itself; no report is made."""
+    with pytest.raises(ValueError):
+        service.trigger(*files, **options)
+    assert not list(service.directory.iterdir())
+
+
+def test_workers_must_be_positive(tmp_path: Path) -> None:
+    """A service of no workers is refused."""
+    with pytest.raises(ValueError, match="workers must be at least 1"):
+        ReportService(tmp_path, workers=0)
+
+
+# --------------------------------------------------------------------------- damaged states
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        (b"{not json", "not JSON"),
+        (b'{"report_id": "' + b"b" * 32 + b'", "state": "Run', "not JSON"),
+        (b"\xff\xfe{}", "can't decode"),
+        (b"[1, 2]", "not the state of report"),
+        (b'{"report_id": "' + b"c" * 32 + b'", "state": "Complete"}', "not the state of report"),
+        (b'{"report_id": "' + b"b" * 32 + b'", "created_at": "2023-01-01"}', "KeyError"),
+        (b'{"report_id": "' + b"b" * 32 + b'", "state": "Done", "created_at": "x"}', "ValueError"),
+        (
+            b'{"report_id": "' + b"b" * 32 + b'", "state": "Complete", "created_at": "x"}',
+            "Invalid isoformat",
+        ),
+    ],
+)
+def test_a_damaged_state_file_is_a_report_error(
+    service: ReportService, text: bytes, reason: str
+) -> None:
+    """A state file that is not a whole state of its report raises ReportError, saying so."""
+    report_id = "b" * 32
+    path = service.directory / f"{report_id}.json"
+    path.write_bytes(text)
+    with pytest.raises(ReportError) as caught:
+        service.get(report_id)
+    message = str(caught.value)
+    assert message.startswith(f"the state of report '{report_id}' is damaged ({path}: ")
+    assert reason in message and message.endswith("; trigger the report again")
+
+
+# --------------------------------------------------------------------------- cancelling
+
+
+def test_a_queued_report_cancelled_never_starts(
+    tmp_path: Path, files: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A report waiting for its turn, once cancelled, is Cancelled and never computes."""
+    started: list[object] = []
+
+    def recording(status: Any, *args: Any, **kwargs: Any) -> Any:
+        started.append(status)
+        return build_report(status, *args, **kwargs)
+
+    monkeypatch.setattr(service_module, "build_report", recording)
+    fifo = tmp_path / "status.fifo"
+    os.mkfifo(fifo)
+    with ReportService(tmp_path / "reports", workers=1) as service:
+        first = service.trigger(fifo, *files[1:])
+        queued = service.trigger(*files)
+        assert service.cancel(queued) is True
+        assert service.get(queued).state is ReportState.CANCELLED
+        fifo.write_text(files[0].read_text(encoding="utf-8"), encoding="utf-8")
+        assert service.wait(first, timeout=30).state is ReportState.COMPLETE
+    assert started == [fifo]
+    status = service.get(queued)
+    assert (status.state, status.csv_path, status.error) == (ReportState.CANCELLED, None, None)
+    assert status.finished_at is not None
+    assert not list(service.directory.glob(f"{queued}.*[!n]"))  # only its .json is left
+
+
+def test_a_running_report_cancelled_discards_its_result(
+    service: ReportService, files: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    """A report cancelled while computing stays Cancelled, with no CSV, when it ends."""
+    fifo = tmp_path / "status.fifo"
+    os.mkfifo(fifo)
+    report_id = service.trigger(fifo, *files[1:])
+    assert service.cancel(report_id) is True
+    fifo.write_text(files[0].read_text(encoding="utf-8"), encoding="utf-8")
+    service.close()
+    status = service.get(report_id)
+    assert status.state is ReportState.CANCELLED
+    assert not (service.directory / f"{report_id}.csv").exists()
+    assert not (service.directory / f"{report_id}.lock").exists()
+
+
+def test_cancelling_a_finished_report_changes_nothing(
+    service: ReportService, files: tuple[Path, Path, Path]
+) -> None:
+    """cancel() of a report that has finished answers False; it stays Complete."""
+    report_id = service.trigger(*files)
+    service.wait(report_id, timeout=30)
+    assert service.cancel(report_id) is False
+    assert service.get(report_id).state is ReportState.COMPLETE
+
+
+@pytest.mark.parametrize("report_id", ["0" * 32, "../x"])
+def test_cancelling_an_unknown_report_is_an_error(service: ReportService, report_id: str) -> None:
+    """cancel() of an id no report has, or a malformed one, raises ReportError."""
+    with pytest.raises(ReportError, match="unknown report id|invalid report id"):
+        service.cancel(report_id)
+
+
+def test_a_report_running_elsewhere_cannot_be_cancelled_here(
+    service: ReportService, files: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    """Only the service object that triggered a running report can cancel it."""
+    fifo = tmp_path / "status.fifo"
+    os.mkfifo(fifo)
+    report_id = service.trigger(fifo, *files[1:])
+    try:
+        with pytest.raises(ReportError, match="only the ReportService that triggered it"):
+            ReportService(service.directory).cancel(report_id)
+    finally:
+        fifo.write_text(files[0].read_text(encoding="utf-8"), encoding="utf-8")
+        service.close()
+    assert service.get(report_id).state is ReportState.COMPLETE

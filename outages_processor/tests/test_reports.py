@@ -6,7 +6,9 @@ import io
 import multiprocessing
 import pickle
 import random
-import threading
+import subprocess
+import sys
+import textwrap
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
@@ -350,20 +352,27 @@ def test_spilled_transport_computes_the_same(
         ) == compute([direct.blocks[number]], tables, direct.latest, "nearest")
 
 
-def test_pools_fork_only_a_single_threaded_process() -> None:
-    """With another thread running, the default pool starts its workers another way."""
-    # pylint: disable=protected-access
-    assert report_workers.process_pool(1)._mp_context.get_start_method() == "fork"  # type: ignore[attr-defined]
-    stop = threading.Event()
-    other = threading.Thread(target=stop.wait)
-    other.start()
-    try:
-        pool = report_workers.process_pool(1)
-        assert pool._mp_context.get_start_method() == "forkserver"  # type: ignore[attr-defined]
+@pytest.mark.parametrize(
+    ("threads", "expected"), [(0, "ProcessPoolExecutor fork"), (1, "WorkerPool fresh")]
+)
+def test_pools_fork_only_a_single_threaded_process(threads: int, expected: str) -> None:
+    """A single-threaded process forks its pool; with another thread, fresh interpreters."""
+    code = textwrap.dedent(
+        f"""
+        import threading
+        from outages_processor.reports.pool import process_pool
+        for _ in range({threads}):
+            threading.Thread(target=threading.Event().wait, daemon=True).start()
+        pool = process_pool(1)
+        context = getattr(pool, "_mp_context", None)
+        print(type(pool).__name__, "fresh" if context is None else context.get_start_method())
         pool.shutdown()
-    finally:
-        stop.set()
-        other.join()
+        """
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert found.stdout.strip() == expected
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
