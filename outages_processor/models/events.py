@@ -7,6 +7,7 @@ integer form; :func:`epoch_micros` and :func:`from_epoch_micros` convert between
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -24,11 +25,15 @@ __all__ = [
     "RejectedRecord",
     "epoch_micros",
     "from_epoch_micros",
+    "identifier_problem",
 ]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _NAIVE_EPOCH = datetime(1970, 1, 1)
 _ONE_MICROSECOND = timedelta(microseconds=1)
+# C0 and C1 control characters (NUL included) and lone surrogates: SQLite's JSON functions
+# stop at NUL, terminals act on controls, and a lone surrogate cannot be stored as UTF-8.
+_NOT_IDENTIFIER = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def epoch_micros(moment: datetime) -> int:
@@ -54,6 +59,36 @@ def from_epoch_micros(micros: int) -> datetime:
     return _EPOCH + timedelta(microseconds=micros)
 
 
+def identifier_problem(name: str, value: str) -> str | None:
+    """What makes a text unfit as a controller id or outage type, or None when it is fine.
+
+    An identifier is any non-empty text without control characters (such as NUL, tab or a
+    line break) and without lone surrogates.
+
+    Args:
+        name: the field, for the message (``"controller_id"``).
+        value: the text to check.
+
+    Returns:
+        A one-line reason that names the character by its code point, or None.
+    """
+    if not value:
+        return f"{name} is empty"
+    # isprintable() is a quick C test that passes nearly every real id; only text it
+    # refuses (spaces other than ' ', format characters, ...) needs the exact rule.
+    if value.isprintable():
+        return None
+    found = _NOT_IDENTIFIER.search(value)
+    if found is None:
+        return None
+    code = ord(found.group())
+    kind = "a lone surrogate" if 0xD800 <= code <= 0xDFFF else "a control character"
+    return (
+        f"{name} has {kind} (U+{code:04X}) at character {found.start() + 1}; "
+        "remove it (ids must be printable text)"
+    )
+
+
 def _utc(value: object) -> datetime:
     """attrs converter: any datetime to aware UTC; a naive value is taken as UTC."""
     if not isinstance(value, datetime):
@@ -68,6 +103,9 @@ def _non_empty_str(_instance: object, attribute: attrs.Attribute[Any], value: ob
         raise TypeError(f"{attribute.name} must be a string, not {type(value).__name__}")
     if not value:
         raise ValueError(f"{attribute.name} must not be empty")
+    problem = identifier_problem(attribute.name, value)
+    if problem is not None:
+        raise ValueError(problem)
 
 
 @attrs.frozen
@@ -81,7 +119,8 @@ class OutageRecord:
 
     Raises:
         TypeError: a field has the wrong type.
-        ValueError: ``controller_id`` or ``outage_type`` is empty.
+        ValueError: ``controller_id`` or ``outage_type`` is empty or holds a control
+            character or a lone surrogate (see :func:`identifier_problem`).
     """
 
     controller_id: str = attrs.field(validator=_non_empty_str)

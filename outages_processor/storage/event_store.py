@@ -22,6 +22,13 @@ events it will change, so writers in several processes queue (up to ``busy_timeo
 each sees the previous one's commit; nothing is lost, duplicated or left overlapping, and a
 failure rolls the whole batch back. ``synchronous=NORMAL``: a committed batch survives a
 crash of the process; a power cut may lose the last batches, never consistency.
+
+Threads: one :class:`EventStore` may be shared by any number of threads (a web framework's
+thread pool, say). Each thread gets its own connection, opened on its first call, so reads
+run in parallel and an ingest in one thread is a transaction like another process's.
+
+Identity: series are looked up by their exact ``(controller_id, outage_type)`` text, bound
+as parameters, never through a JSON round trip (SQLite's JSON functions stop at NUL).
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ import dataclasses
 import json
 import os
 import sqlite3
+import threading
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -54,9 +62,10 @@ from outages_processor.models.events import (
     RejectedRecord,
     epoch_micros,
     from_epoch_micros,
+    identifier_problem,
 )
 from outages_processor.storage.record_inputs import OnError, RecordFormat, read_records
-from outages_processor.storage.report_files import write_csv_atomic
+from outages_processor.storage.report_files import OutputFiles, output_files, write_csv_rows
 
 __all__ = [
     "DEFAULT_BUSY_TIMEOUT",
@@ -84,14 +93,10 @@ _SCHEMA = (
     "CREATE INDEX events_by_start ON events (start_us)",
 )
 
-# Batch inputs travel as one JSON parameter expanded by json_each: one statement per
-# batch (or per key), never one round trip per record. CROSS JOIN keeps json_each as the
-# outer loop, so each element is one index lookup.
-_FIND_SERIES = (
-    "SELECT s.series_id, s.controller_id, s.outage_type FROM json_each(?) AS j"
-    " CROSS JOIN series AS s ON s.controller_id = json_extract(j.value, '$[0]')"
-    " AND s.outage_type = json_extract(j.value, '$[1]')"
-)
+# Integer batch inputs travel as one JSON parameter expanded by json_each: one statement
+# per batch, never one round trip per record. CROSS JOIN keeps json_each as the outer loop,
+# so each element is one index lookup. Text never goes through JSON (see the module).
+_FIND_SERIES = "SELECT series_id FROM series WHERE controller_id = ? AND outage_type = ?"
 # For each [series_id, lo, hi]: the events overlapping [lo, hi]. Events of one series are
 # disjoint, so they are the last one starting at or before lo and those starting in (lo, hi].
 _NEAR_EVENTS = (
@@ -118,6 +123,8 @@ _SELECT_EVENTS = (
 _ORDER_EVENTS = " ORDER BY e.start_us, s.controller_id, s.outage_type"
 
 _Key = tuple[str, str]
+_CLOSED = "Cannot operate on a closed database."
+"""What sqlite3 says of a closed connection; a closed store says the same."""
 _PROGRESS_CHUNK = 65_536
 """Records inserted between two progress reports."""
 
@@ -131,43 +138,64 @@ class EventStore:
             store.ingest(records)
             events = store.events(controller_id="ctrl-1")
 
+    Thread-safe: one store may be shared by many threads (for example a web framework's
+    thread pool). Each thread uses its own SQLite connection, opened on its first call and
+    closed by :meth:`close` (or when a later thread opens one after that thread has ended);
+    ingests from several threads queue for the write lock like ingests from several
+    processes. Call :meth:`close` once the other threads are done with the store.
+
     Args:
         path: the database file; created with the schema when missing (``create=True``).
+            In-memory databases (``":memory:"``, ``""``) are refused: each connection would
+            see a different, empty one.
         tolerance: the largest gap between consecutive reports of one event (inclusive).
             It is recorded when the database is created; None means the default (12
             minutes) for a new database and the recorded value for an existing one.
         create: when False, a missing or empty file is an error instead of a new database.
         busy_timeout: seconds to wait for another process's ingest to finish.
+        read_only: open an existing database for reading only (implies ``create=False``):
+            nothing is ever written to it, and it works in a read-only folder. SQLite may
+            make the database's ``-wal`` and ``-shm`` files next to it, as any reader of a
+            WAL database does; where it cannot (a read-only folder, which no writer can use
+            either), the database is read as immutable.
 
     Raises:
-        EventStoreError: the file cannot be opened, is not an event database, has a newer
-            schema, or was created with another tolerance.
+        EventStoreError: the path is in-memory, or the file cannot be opened, is not an
+            event database, has a newer schema, or was created with another tolerance.
         ValueError: the tolerance is negative.
     """
 
-    def __init__(
+    def __init__(  # pylint: disable=too-many-arguments
         self,
         path: str | os.PathLike[str],
         *,
         tolerance: timedelta | None = None,
         create: bool = True,
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        read_only: bool = False,
     ) -> None:
         self.path = str(path)
         wanted = None if tolerance is None else tolerance_micros(tolerance)
+        if self.path in ("", ":memory:"):
+            raise EventStoreError(
+                f"the event database must be a file, not {self.path!r}; give a file path"
+            )
+        create = create and not read_only
         if not create and not Path(path).is_file():
             raise EventStoreError(
                 f"no event database at {self.path}; ingest records into it first, "
                 "or give the path of an existing one"
             )
-        try:
-            self._db = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None)
-        except sqlite3.Error as err:
-            raise EventStoreError(f"cannot open the event database {self.path}: {err}") from err
+        self._busy_timeout = busy_timeout
+        self._read_only = read_only
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._connections: dict[threading.Thread, sqlite3.Connection] = {}
+        self._closed = False
         try:
             self._tolerance = self._prepare(wanted, create)
         except BaseException:
-            self._db.close()
+            self.close()
             raise
 
     @property
@@ -187,14 +215,87 @@ class EventStore:
         self.close()
 
     def close(self) -> None:
-        """Close the database connection (idempotent)."""
-        self._db.close()
+        """Close the database connections of every thread (idempotent)."""
+        with self._lock:
+            self._closed = True
+            connections = list(self._connections.values())
+            self._connections.clear()
+        for connection in connections:
+            connection.close()
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        """The calling thread's connection, opened on its first use.
+
+        Raises:
+            sqlite3.ProgrammingError: the store was closed (each caller says what failed,
+                as for any other SQLite error).
+            EventStoreError: the database cannot be opened.
+        """
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None or self._closed:
+            connection = self._open_connection()
+        return connection
+
+    def _open_connection(self) -> sqlite3.Connection:
+        """Open a connection for the calling thread and register it for :meth:`close`."""
+        connection = self._connect()
+        with self._lock:
+            if self._closed:
+                connection.close()
+                raise sqlite3.ProgrammingError(_CLOSED)
+            # Threads that have ended will not use theirs again (thread pools keep theirs).
+            for thread in [thread for thread in self._connections if not thread.is_alive()]:
+                self._connections.pop(thread).close()
+            self._connections[threading.current_thread()] = connection
+        self._local.connection = connection
+        return connection
+
+    def _connect(self) -> sqlite3.Connection:
+        """A new connection, set up (not yet registered).
+
+        Raises:
+            EventStoreError: the database cannot be opened.
+        """
+        if not self._read_only:
+            return self._open(self.path, uri=False)
+        base = Path(self.path).absolute().as_uri()
+        connection = self._open(f"{base}?mode=ro", uri=True)
+        try:
+            # A WAL database needs its -shm file even to be read: the first read fails
+            # when that file is missing and cannot be made (a read-only folder).
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            connection.close()
+            # Nobody can write the database without making that file either, so reading
+            # it as immutable (no locks, no -shm) sees it as it is.
+            return self._open(f"{base}?mode=ro&immutable=1", uri=True)
+        return connection
+
+    def _open(self, target: str, *, uri: bool) -> sqlite3.Connection:
+        """Connect to ``target`` (a path or a URI) and set the connection up."""
+        try:
+            connection = sqlite3.connect(
+                target,
+                timeout=self._busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,  # only so that close() may close it from any thread
+                uri=uri,
+            )
+        except sqlite3.Error as err:
+            raise EventStoreError(f"cannot open the event database {self.path}: {err}") from err
+        try:
+            if not self._read_only:
+                connection.execute("PRAGMA synchronous = NORMAL")
+            connection.execute("PRAGMA cache_size = -65536")  # KiB: 64 MiB for large batches
+        except sqlite3.Error as err:
+            connection.close()
+            raise EventStoreError(f"cannot use {self.path} as an event database: {err}") from err
+        return connection
 
     def _prepare(self, wanted: int | None, create: bool) -> int:
-        """Set the connection up, create or check the schema, return the tolerance (µs)."""
+        """Create or check the schema, return the tolerance (µs)."""
         try:
-            self._db.execute("PRAGMA synchronous = NORMAL")
-            self._db.execute("PRAGMA cache_size = -65536")  # KiB: 64 MiB for large batches
             version = self._user_version()
             if version == 0:
                 if not create:
@@ -233,20 +334,21 @@ class EventStore:
         return recorded
 
     def _create_schema(self, wanted: int | None) -> None:
-        tables = self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        db = self._db
+        tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
         if tables:
             raise EventStoreError(
                 f"{self.path} is not an event database (it has no event store schema); "
                 "pass another path"
             )
         for statement in _SCHEMA:
-            self._db.execute(statement)
+            db.execute(statement)
         tolerance = tolerance_micros(DEFAULT_TOLERANCE) if wanted is None else wanted
-        self._db.executemany(
+        db.executemany(
             "INSERT INTO settings (name, value) VALUES (?, ?)",
             [("tolerance_us", tolerance), ("max_event_us", 0)],
         )
-        self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _user_version(self) -> int:
         version: int = self._db.execute("PRAGMA user_version").fetchone()[0]
@@ -262,13 +364,14 @@ class EventStore:
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
         """One write transaction: the write lock first, then all or nothing."""
-        self._db.execute("BEGIN IMMEDIATE")
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
         try:
             yield
-            self._db.execute("COMMIT")
+            db.execute("COMMIT")
         except BaseException:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
 
     def ingest(
@@ -296,8 +399,16 @@ class EventStore:
 
         Raises:
             EventStoreError: the database failed (for example it stayed locked by another
-                process for longer than ``busy_timeout``); nothing was stored.
+                process for longer than ``busy_timeout``), or the store is read-only;
+                nothing was stored.
+            InputDataError: a hand-made :class:`RecordBatch` holds an id that no record
+                could hold (see :func:`~outages_processor.models.events.identifier_problem`);
+                nothing was stored.
         """
+        if self._read_only:
+            raise EventStoreError(
+                f"{self.path} was opened read-only; open it without read_only to ingest"
+            )
         batch = records if isinstance(records, RecordBatch) else RecordBatch.from_records(records)
         stamps = _group_by_key(batch.timestamps)
         report = progress if progress is not None else _ignore
@@ -341,10 +452,16 @@ class EventStore:
 
     def _known_series(self, stamps: dict[_Key, list[int]]) -> dict[_Key, int]:
         """The series ids of the batch's keys that are already stored."""
-        if self._db.execute("SELECT NOT EXISTS (SELECT 1 FROM series)").fetchone()[0]:
+        db = self._db
+        if db.execute("SELECT NOT EXISTS (SELECT 1 FROM series)").fetchone()[0]:
             return {}  # a new database: nothing to look up
-        rows = self._db.execute(_FIND_SERIES, (json.dumps(list(stamps)),))
-        return {(controller, kind): series_id for series_id, controller, kind in rows}
+        known: dict[_Key, int] = {}
+        # One indexed lookup per key (not per record), with the exact text bound.
+        for key in stamps:
+            row = db.execute(_FIND_SERIES, key).fetchone()
+            if row is not None:
+                known[key] = row[0]
+        return known
 
     def _add_series(
         self, keys: list[_Key], stamps: dict[_Key, list[int]], changes: _Changes
@@ -508,6 +625,8 @@ class EventStore:
         sql = _SELECT_EVENTS + (" WHERE " + " AND ".join(where) if where else "") + _ORDER_EVENTS
         try:
             rows = self._db.execute(sql, params).fetchall()
+        except UnicodeEncodeError:
+            return []  # a filter with a lone surrogate: no stored id can hold one
         except sqlite3.Error as err:
             raise EventStoreError(f"cannot read {self.path}: {err}") from err
         return [
@@ -557,13 +676,21 @@ class _Changes:
 def _group_by_key(
     timestamps: Mapping[str, Mapping[str, Sequence[int]]],
 ) -> dict[_Key, list[int]]:
-    """The sorted distinct timestamps of each (controller_id, outage_type) of a batch."""
-    return {
-        (controller_id, outage_type): sorted(set(values))
-        for controller_id, by_type in timestamps.items()
-        for outage_type, values in by_type.items()
-        if values
-    }
+    """The sorted distinct timestamps of each (controller_id, outage_type) of a batch.
+
+    Raises:
+        InputDataError: an id is not fit to store (the readers and models never make one).
+    """
+    grouped: dict[_Key, list[int]] = {}
+    for controller_id, by_type in timestamps.items():
+        for outage_type, values in by_type.items():
+            if values:
+                for name, text in (("controller_id", controller_id), ("outage_type", outage_type)):
+                    problem = identifier_problem(name, text)
+                    if problem is not None:
+                        raise InputDataError(f"{problem}; nothing was stored")
+                grouped[(controller_id, outage_type)] = sorted(set(values))
+    return grouped
 
 
 def _ignore(_done: int) -> None:
@@ -601,27 +728,38 @@ def ingest_files(
         on_error: ``"fail"`` stops at the first bad record; ``"skip"`` skips bad records.
         rejects_path: where to write the skipped records as CSV
             (``source,line,reason,record``); written, even when empty, before the
-            database is touched.
+            database is touched, and put in place only once the batch is stored.
         stdin: where ``"-"`` reads from; None means :data:`sys.stdin`.
         progress: called as ``progress(done, total)`` now and then; reading counts input
             lines and storing counts as many again.
 
     Returns:
-        What the ingest did; its ``rejects`` are the skipped records (skip mode).
+        What the ingest did; its ``rejects`` are the skipped records (skip mode). When
+        there is no record to store and no database at ``db_path``, none is created.
 
     Raises:
         InputDataError: an input is bad (``file:line: reason``) or the rejects file
             cannot be written; nothing was stored.
         EventStoreError: the database cannot be used (for example it was created with
-            another tolerance); nothing was stored.
+            another tolerance); nothing was stored, no rejects file appears.
+        OSError: the rejects file, already written, could not be renamed into place after
+            the batch was stored (names the file).
     """
     phases = _Phases(progress)
     batch = read_records(sources, fmt=fmt, on_error=on_error, stdin=stdin, progress=phases.read)
-    if rejects_path is not None:
-        _write_rejects(rejects_path, batch.rejects)
     phases.records = len(batch)
-    with EventStore(db_path, tolerance=tolerance) as store:
-        return store.ingest(batch, progress=phases.store)
+    # The rejects are written (and flushed) before the database is touched, but the file
+    # appears only once the batch is stored: both outputs, or neither.
+    with output_files() as outputs:
+        if rejects_path is not None:
+            _write_rejects(outputs, rejects_path, batch.rejects)
+        if not phases.records and not os.path.lexists(db_path):
+            # Nothing to store (every record skipped, or empty inputs): no new database.
+            phases.store(0)
+            return IngestResult(rejects=batch.rejects)
+        with EventStore(db_path, tolerance=tolerance) as store:
+            result = store.ingest(batch, progress=phases.store)
+    return result
 
 
 class _Phases:
@@ -645,13 +783,17 @@ class _Phases:
             self.progress(self.lines + share, 2 * self.lines)
 
 
-def _write_rejects(path: str | os.PathLike[str], rejects: Sequence[RejectedRecord]) -> None:
+def _write_rejects(
+    outputs: OutputFiles, path: str | os.PathLike[str], rejects: Sequence[RejectedRecord]
+) -> None:
     try:
-        write_csv_atomic(
-            path,
+        stream = outputs.open(path, newline="")
+        write_csv_rows(
+            stream,
             ["source", "line", "reason", "record"],
             ((item.source, item.line, item.reason, item.text) for item in rejects),
         )
+        stream.flush()
     except OSError as err:
         raise InputDataError(
             f"cannot write the rejects file: {err.strerror or err}", path=str(path)

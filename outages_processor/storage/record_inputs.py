@@ -4,7 +4,10 @@ Every format carries three fields per record: ``controller_id``, ``outage_type``
 ``timestamp``; other fields are ignored. Identifiers are kept exactly as written (a
 non-empty string). A timestamp is either ISO 8601 (an offset converts to UTC; no offset
 means UTC) or Unix epoch seconds (an integer or decimal number; in CSV and in JSON strings
-a value made only of a number).
+a value made only of a number). A number of epoch seconds is at most 40 characters long:
+longer or far out-of-range literals are refused before they are converted, so a hostile
+value such as ``1e999990`` costs no more than a valid one. Identifiers must not hold control
+characters (NUL, tab, line breaks) or lone surrogates.
 
 * CSV: a header row names the columns, in any order.
 * JSON Lines (``.jsonl``, ``.ndjson``): one JSON object per line; blank lines are ignored.
@@ -18,7 +21,8 @@ A file that holds only white space has no records.
 A bad record raises :class:`~outages_processor.errors.InputDataError` with ``file:line``,
 or, with ``on_error="skip"``, is kept aside as a
 :class:`~outages_processor.models.events.RejectedRecord`. Problems with a whole file (it
-cannot be read, is not UTF-8, lacks a CSV column, is not valid JSON) always raise.
+cannot be read, is not UTF-8, lacks a CSV column, is not valid JSON, or nests an element
+of a JSON array too deeply) always raise.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from outages_processor.models.events import (
     RecordBatch,
     RejectedRecord,
     epoch_micros,
+    identifier_problem,
 )
 
 __all__ = [
@@ -79,11 +84,21 @@ _MIN_MICROS = epoch_micros(datetime.min)
 _MAX_MICROS = epoch_micros(datetime.max)
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
+_MAX_NUMBER_CHARS = 40
+"""The longest epoch seconds literal read: ample for 12 digits, a fraction and an exponent.
+
+Converting a long literal costs time quadratic in its length (``1e999990`` would cost a
+minute), so longer ones are refused before any conversion."""
+_MAX_EXPONENT = 11
+"""The largest decimal exponent of a number of seconds in the years 1 to 9999 (2.5e11)."""
+_SHOWN_CHARS = 24
+"""How much of an overlong value an error message shows."""
 _CHUNK = 65_536
 """Records between two progress reports (large enough to cost nothing per record)."""
 _MAX_ROW_LINES = 10_000
 """How far back to look for the first line of a bad CSV row (quoted line breaks)."""
 _fromisoformat = datetime.fromisoformat
+_TOO_DEEP = "invalid JSON: nested too deeply"
 
 
 def parse_timestamp(text: str) -> int:
@@ -110,28 +125,69 @@ def parse_timestamp(text: str) -> int:
         else:
             return _in_range(epoch_micros(moment), text)
     if _NUMBER.fullmatch(text):
+        if len(text) > _MAX_NUMBER_CHARS:
+            raise ValueError(_overlong(repr(_shortened(text)), len(text)))
         return _epoch_seconds(text)
     try:
         moment = _fromisoformat(text)
     except ValueError:
         raise ValueError(
-            f"timestamp {text!r} is neither ISO 8601 (e.g. 2024-01-01T00:10:00Z) "
+            f"timestamp {_shortened(text)!r} is neither ISO 8601 (e.g. 2024-01-01T00:10:00Z) "
             "nor Unix epoch seconds"
         ) from None
     return _in_range(epoch_micros(moment), text)
 
 
+def _shortened(text: str) -> str:
+    """``text``, cut to a length an error message can show."""
+    if len(text) <= 2 * _SHOWN_CHARS:
+        return text
+    return text[:_SHOWN_CHARS] + "..."
+
+
+def _overlong(shown: str, length: int) -> str:
+    return (
+        f"timestamp {shown} ({length} characters): epoch seconds are at most "
+        f"{_MAX_NUMBER_CHARS} characters long"
+    )
+
+
+class _LongNumber:
+    """A JSON number literal too long to convert (what the JSON hooks make of one)."""
+
+    __slots__ = ("literal",)
+
+    def __init__(self, literal: str) -> None:
+        self.literal = literal
+
+    def __str__(self) -> str:
+        return _shortened(self.literal)
+
+
+def _json_int(literal: str) -> int | _LongNumber:
+    """json's ``parse_int``: an int, unless the literal is too long to convert cheaply."""
+    return int(literal) if len(literal) <= _MAX_NUMBER_CHARS else _LongNumber(literal)
+
+
+def _json_float(literal: str) -> Decimal | _LongNumber:
+    """json's ``parse_float``: an exact Decimal, unless the literal is too long."""
+    return Decimal(literal) if len(literal) <= _MAX_NUMBER_CHARS else _LongNumber(literal)
+
+
 def _epoch_seconds(value: str | int | Decimal) -> int:
-    """Microseconds of a number of epoch seconds, rounded half to even."""
+    """Microseconds of a number of epoch seconds (at most 40 characters), half to even."""
     if isinstance(value, int):
         micros = value * 1_000_000
     else:
         try:
             number = Decimal(value)
+            # A huge exponent (1e999990) makes a huge integer: refuse it before converting.
+            if number.is_finite() and number.adjusted() > _MAX_EXPONENT:
+                raise ValueError
             micros = int((number * 1_000_000).to_integral_value(rounding=ROUND_HALF_EVEN))
         except (ArithmeticError, ValueError):
-            # Exponents beyond Decimal's range (e.g. 1e1000000) reach here; JSON NaN and
-            # infinities are floats and never get this far.
+            # Exponents beyond Decimal's range (e.g. 1e1000000) reach here too; JSON NaN
+            # and infinities are floats and never get this far.
             raise ValueError(f"timestamp {value} is outside the years 1 to 9999") from None
     return _in_range(micros, value)
 
@@ -260,12 +316,34 @@ def _read_bytes(source: str | os.PathLike[str], stdin: IO[str] | None) -> bytes:
         InputDataError: the file cannot be read.
     """
     if str(source) == "-":
-        return (stdin if stdin is not None else sys.stdin).read().encode("utf-8")
+        return _read_stdin(stdin if stdin is not None else sys.stdin)
     try:
         return Path(source).read_bytes()
     except OSError as err:
         reason = err.strerror or str(err)
         raise InputDataError(f"cannot read the file: {reason}", path=str(source)) from err
+
+
+def _read_stdin(stream: IO[str]) -> bytes:
+    """The bytes of standard input (or of a text stream standing for it).
+
+    The bytes underneath a text stream are read when there are any, so that bad UTF-8 is
+    reported by :func:`_decode` with its byte and line rather than by the stream.
+
+    Raises:
+        InputDataError: the stream holds text that is not valid Unicode.
+    """
+    raw = getattr(stream, "buffer", None)
+    if raw is not None:
+        data: bytes = raw.read()
+        return data
+    try:
+        # surrogateescape gives back the bytes a stream decoded with that handler.
+        return stream.read().encode("utf-8", "surrogateescape")
+    except UnicodeError as err:
+        raise InputDataError(
+            "not UTF-8 text (it holds a lone surrogate); save it as UTF-8", path="-"
+        ) from err
 
 
 def _decode(source: str, data: bytes) -> str:
@@ -343,16 +421,21 @@ def _parse_csv_rows(csv_input: _CsvInput, controller_at: int, type_at: int, time
             else:
                 micros = parse_timestamp(stamp)
             if controller_id and outage_type and _MIN_MICROS <= micros <= _MAX_MICROS:
+                # Identifiers are checked only when a key is first seen: every later record
+                # of a stored key has the same, already checked, text.
                 types = groups.get(controller_id)
                 if types is None:
-                    groups[controller_id] = {outage_type: [micros]}
+                    if controller_id.isprintable() and outage_type.isprintable():
+                        groups[controller_id] = {outage_type: [micros]}
+                        continue
                 else:
                     values = types.get(outage_type)
-                    if values is None:
-                        types[outage_type] = [micros]
-                    else:
+                    if values is not None:
                         values.append(micros)
-                continue
+                        continue
+                    if outage_type.isprintable():
+                        types[outage_type] = [micros]
+                        continue
         except (IndexError, ValueError):
             pass
         _csv_slow_path(csv_input, row, (controller_at, type_at, time_at))
@@ -427,6 +510,10 @@ def _record_problem(record: Mapping[str, object]) -> str | None:
         _timestamp_of(record.get("timestamp"))
     except ValueError as err:
         return str(err)
+    for name in FIELDS[:2]:
+        problem = identifier_problem(name, str(record[name]))
+        if problem is not None:
+            return problem
     return None
 
 
@@ -439,7 +526,7 @@ def _field_type_problem(name: str, value: object) -> str:
 def _json_type(value: object) -> str:
     if isinstance(value, bool):
         return "a boolean"
-    if isinstance(value, (int, float, Decimal)):
+    if isinstance(value, (int, float, Decimal, _LongNumber)):
         return "a number"
     if isinstance(value, list):
         return "an array"
@@ -460,6 +547,8 @@ def _timestamp_of(value: object) -> int:
         return _epoch_seconds(value)
     if value is None:
         raise ValueError("missing field 'timestamp'")
+    if isinstance(value, _LongNumber):
+        raise ValueError(_overlong(str(value), len(value.literal)))
     if isinstance(value, float):
         # json only makes floats of NaN and the infinities here (parse_float is Decimal).
         raise ValueError(f"timestamp {value} is not a finite number of seconds")
@@ -482,8 +571,9 @@ def _record_of(value: object) -> tuple[str, str, int] | str:
 
 
 def _loads(text: str) -> object:
-    # Decimal keeps epoch seconds such as 1704067800.123456 exact (a float would not).
-    return json.loads(text, parse_float=Decimal)
+    # Decimal keeps epoch seconds such as 1704067800.123456 exact (a float would not);
+    # both hooks leave overlong numbers unconverted (see _MAX_NUMBER_CHARS).
+    return json.loads(text, parse_float=_json_float, parse_int=_json_int)
 
 
 def _parse_json_lines(source: str, text: str, sink: _Sink) -> None:
@@ -500,6 +590,9 @@ def _parse_json_lines(source: str, text: str, sink: _Sink) -> None:
                 value = _loads(line)
             except json.JSONDecodeError as err:
                 sink.reject(source, number, f"invalid JSON: {err.msg}", line.rstrip("\r"))
+                continue
+            except RecursionError:
+                sink.reject(source, number, _TOO_DEEP, line.rstrip("\r"))
                 continue
             record = _record_of(value)
             if isinstance(record, str):
@@ -519,7 +612,7 @@ def _parse_json_array(source: str, text: str, sink: _Sink) -> None:
         InputDataError: the text is not one JSON array (records cannot be told apart then,
             so this is never skipped).
     """
-    decoder = json.JSONDecoder(parse_float=Decimal)
+    decoder = json.JSONDecoder(parse_float=_json_float, parse_int=_json_int)
     position = _skip_space(text, 0)
     if text[position] != "[":
         raise _json_error(
@@ -543,6 +636,9 @@ def _parse_json_array(source: str, text: str, sink: _Sink) -> None:
                 raise InputDataError(
                     f"invalid JSON: {err.msg} (column {err.colno})", path=source, line=err.lineno
                 ) from err
+            except RecursionError:
+                # Where a too deep element ends is unknown, so the rest cannot be read.
+                raise InputDataError(_TOO_DEEP, path=source, line=line) from None
             record = _record_of(value)
             if isinstance(record, str):
                 sink.reject(source, line, record, text[position:end])
