@@ -1,5 +1,5 @@
-"""What every command shares: exit codes, error reporting in one place, logging set-up,
-the ``--on-error`` choice and progress bars."""
+"""What every command shares: exit codes, error reporting in one place, writing data to
+stdout, logging set-up, the ``--on-error`` choice and progress bars."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, NoReturn, Optional, TypeAlias
+from typing import Any, NoReturn, Optional, TextIO, TypeAlias
 
 import typer
 
 from outages_processor.errors import OutagesError
+from outages_processor.storage.report_files import resolve_output, writes_in_place
 
 __all__ = [
     "EXIT_NEEDS_FIX",
@@ -36,6 +37,7 @@ __all__ = [
     "rejects_option",
     "reported_errors",
     "stderr_is_terminal",
+    "stdout_data",
 ]
 
 EXIT_OK = 0
@@ -86,11 +88,95 @@ def check_writable(path: Optional[Path]) -> None:
     """
     if path is None:
         return
-    folder = path.parent
+    try:
+        # A symbolic link is written through to its target; a device or a FIFO in place.
+        target = Path(resolve_output(path))
+        in_place = writes_in_place(target)
+    except OSError as err:
+        fail(f"cannot write {path}: {err.strerror or err}; check the path", EXIT_NEEDS_FIX)
+    if in_place:
+        if not os.access(target, os.W_OK):
+            fail(f"cannot write {path}: no permission to write {target}", EXIT_NEEDS_FIX)
+        return
+    folder = target.parent
     if not folder.is_dir():
         fail(f"cannot write {path}: no folder {folder}; check the path", EXIT_NEEDS_FIX)
     if not os.access(folder, os.W_OK | os.X_OK):
         fail(f"cannot write {path}: no permission to write in {folder}", EXIT_NEEDS_FIX)
+
+
+class _StdoutFailed(Exception):
+    """Writing the command's data to standard output failed (``__cause__`` says why)."""
+
+
+class _GuardedStdout:
+    """Standard output whose write errors are told apart from every other OSError.
+
+    The stream is the ``sys.stdout`` of the moment the command starts writing (a test
+    runner's, or the real one): a progress display replaces ``sys.stdout`` while it runs,
+    and data must not go through it.
+    """
+
+    def __init__(self) -> None:
+        self.stream: TextIO = sys.stdout
+
+    def write(self, text: str, /) -> int:
+        """Write ``text`` to standard output."""
+        try:
+            return self.stream.write(text)
+        except OSError as err:
+            raise _StdoutFailed from err
+
+    def flush(self) -> None:
+        """Flush standard output."""
+        try:
+            self.stream.flush()
+        except OSError as err:
+            raise _StdoutFailed from err
+
+
+@contextlib.contextmanager
+def stdout_data(done: str = "") -> Iterator[_GuardedStdout]:
+    """Write a command's data to stdout; when it cannot be written, one line and exit 3.
+
+    Standard output that is full (``> /dev/full``) or a pipe closed by its reader
+    (``| head -1``) becomes ``error: [DONE but ]could not write stdout: REASON`` on stderr,
+    exit 3, with no traceback and no "Exception ignored" at the interpreter's exit.
+
+    Args:
+        done: what the command has already done that a failure does not undo (such as
+            ``"posted 3 outages to kingfisher"``), said first in the message.
+
+    Yields:
+        A stream with ``write`` and ``flush``; it is flushed when the block ends.
+    """
+    stream = _GuardedStdout()
+    try:
+        yield stream
+        stream.flush()
+    except _StdoutFailed as failure:
+        _silence_stdout()
+        cause = failure.__cause__
+        reason = cause.strerror if isinstance(cause, OSError) and cause.strerror else cause
+        prefix = f"{done} but " if done else ""
+        fail(f"{prefix}could not write stdout: {reason}", EXIT_NEEDS_FIX)
+
+
+def _silence_stdout() -> None:
+    """Point the process's stdout at /dev/null, so that the interpreter's last flush of
+    what could not be written succeeds instead of printing "Exception ignored ..."."""
+    stream = sys.__stdout__
+    if stream is None or sys.stdout is not stream:
+        return  # a test runner's stream: nothing is flushed at exit
+    try:
+        descriptor = stream.fileno()
+    except (OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, descriptor)
+    finally:
+        os.close(devnull)
 
 
 def configure_logging(verbose: int) -> None:
@@ -103,9 +189,13 @@ def configure_logging(verbose: int) -> None:
         verbose = max(verbose, 2)
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
     logger = logging.getLogger("outages_processor")
-    for handler in list(logger.handlers):
-        if getattr(handler, "_outages_processor_cli", False):
-            logger.removeHandler(handler)
+    # A second run in one process (tests, notebooks) replaces the first run's handlers,
+    # which may hold a stream that is closed by now.
+    for name in ("outages_processor", "httpx", "httpcore"):
+        named = logging.getLogger(name)
+        for handler in list(named.handlers):
+            if getattr(handler, "_outages_processor_cli", False):
+                named.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     setattr(handler, "_outages_processor_cli", True)

@@ -27,6 +27,7 @@ from outages_processor.scripts._common import (
     report_skipped,
     reported_errors,
     stderr_is_terminal,
+    stdout_data,
 )
 
 if TYPE_CHECKING:
@@ -59,10 +60,20 @@ class InputFormat(str, enum.Enum):
     JSON = "json"
 
 
+def _database_path(value: str) -> str:
+    """Refuse --db values that name no file: SQLite would use a throw-away database."""
+    if value in ("", ":memory:"):
+        raise typer.BadParameter(
+            f"{value!r} is not a file; give the path of the event database file"
+        )
+    return value
+
+
 _DB_OPTION = typer.Option(
     "--db",
     envvar="OUTAGES_DB",
     metavar="PATH",
+    callback=_database_path,
     help="The event database (SQLite file).",
 )
 
@@ -124,7 +135,8 @@ def ingest(  # pylint: disable=too-many-arguments,too-many-positional-arguments
             rejects_path=rejects,
             progress=None if progress is None else functools.partial(progress, "Ingesting"),
         )
-    typer.echo(_ingest_summary(db, result))
+    with stdout_data(f"stored the batch in {db}") as stdout:
+        stdout.write(_ingest_summary(db, result) + "\n")
     report_skipped(
         "bad record",
         ((item.location(), item.reason) for item in result.rejects),
@@ -188,16 +200,19 @@ def list_events(  # pylint: disable=too-many-arguments,too-many-positional-argum
     # pylint: disable-next=import-outside-toplevel
     from outages_processor.storage.event_store import EventStore
 
-    with reported_errors(), EventStore(db, create=False) as store:
+    # Read-only: listing never writes, so it works in a read-only folder and leaves no file.
+    with reported_errors(), EventStore(db, read_only=True) as store:
         events = store.events(controller, outage_type, start, end)
-    if as_json:
-        typer.echo(json.dumps([event.to_dict() for event in events], indent=2))
-    elif as_csv:
-        typer.echo(_csv_text(events), nl=False)
-    elif events:
-        typer.echo(_table(events))
-    else:
+    if not (events or as_json or as_csv):
         typer.echo("no events match", err=True)
+        return
+    with stdout_data() as stdout:
+        if as_json:
+            stdout.write(json.dumps([event.to_dict() for event in events], indent=2) + "\n")
+        elif as_csv:
+            stdout.write(_csv_text(events))
+        else:
+            stdout.write(_table(events) + "\n")
 
 
 _COLUMNS = ("controller_id", "outage_type", "start_time", "end_time", "record_count")

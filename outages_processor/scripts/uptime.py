@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import sys
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +26,7 @@ from outages_processor.scripts._common import (
     report_skipped,
     reported_errors,
     stderr_is_terminal,
+    stdout_data,
 )
 
 if TYPE_CHECKING:
@@ -50,6 +50,22 @@ class Interpolation(str, enum.Enum):
 
     NEAREST = "nearest"
     PREVIOUS = "previous"
+
+
+def _parse_now(value: str) -> datetime:
+    """``--now``: an instant (see ``parse_instant``) in the range a report can take.
+
+    Raises:
+        typer.BadParameter: not a timestamp, or out of range (a usage error, exit 2).
+    """
+    moment = parse_instant(value)
+    # pylint: disable-next=import-outside-toplevel
+    from outages_processor.models.uptime import instant_problem
+
+    problem = instant_problem(moment.timestamp())
+    if problem is not None:
+        raise typer.BadParameter(f"{value!r} is {problem}")
+    return moment
 
 
 @app.command()
@@ -90,7 +106,7 @@ def report(  # pylint: disable=too-many-arguments,too-many-positional-arguments
         Optional[datetime],
         typer.Option(
             metavar="ISO",
-            parser=parse_instant,
+            parser=_parse_now,
             help="The instant the windows end at (no offset = UTC). [default: the latest poll]",
             show_default=False,
         ),
@@ -145,12 +161,14 @@ def report(  # pylint: disable=too-many-arguments,too-many-positional-arguments
     from outages_processor.reports import run_report
 
     bars = progress_bars(enabled=not quiet and stderr_is_terminal())
-    with reported_errors(), _skip_hint(on_error), bars as progress:
+    # The report and the rejects file appear together or not at all (run_report stages
+    # them); a report on stdout that cannot be written is one line and exit 3.
+    with stdout_data() as stdout, reported_errors(), _skip_hint(on_error), bars as progress:
         result = run_report(
             status,
             hours,
             timezones,
-            sys.stdout if output is None else output,
+            stdout if output is None else output,
             rejects=rejects,
             now=now,
             interpolation=interpolation.value,

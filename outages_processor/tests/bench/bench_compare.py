@@ -79,6 +79,7 @@ class _Side:
         self.times: list[float] = []
 
     def summary(self) -> str:
+        """Best and median, as text."""
         return (
             f"{self.name}: best {min(self.times):.3f} s, "
             f"median {statistics.median(self.times):.3f} s"
