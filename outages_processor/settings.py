@@ -1,18 +1,25 @@
-"""Settings for the KrakenFlex API: key, base URL, timeout and retries.
+"""Settings for the KrakenFlex API: key, base URL, timeout, retries and the time budget.
 
 Each value comes from the first place that has it: an explicit argument (a command-line
 flag), then the environment, then a ``.env`` file in the working directory, then the
 default below. There is no default API key.
+
+The key is checked when settings load: surrounding whitespace (a ``.env`` value ending in
+``\n``, a variable ending in ``\r``) is stripped, and what is left must be printable ASCII
+without whitespace, since it travels in an HTTP header. A bad key is a :class:`ConfigError`
+naming where it came from, never its value.
 """
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import attrs
+import httpx
 
 from outages_processor.errors import ConfigError
 
@@ -24,6 +31,7 @@ __all__ = [
     "ENV_API_KEY",
     "ENV_BASE_URL",
     "Settings",
+    "check_base_url",
 ]
 
 DEFAULT_BASE_URL = "https://api.krakenflex.systems/interview-tests-mock-api/v1"
@@ -33,7 +41,7 @@ DEFAULT_TIMEOUT = 10.0
 DEFAULT_TRIES = 5
 """Attempts per request, the first included."""
 DEFAULT_MAX_RETRY_TIME = 60.0
-"""Seconds after the first attempt of a request past which no retry starts."""
+"""Seconds one request may take, its retries and their waits included (a deadline)."""
 ENV_API_KEY = "KRAKENFLEX_API_KEY"
 ENV_BASE_URL = "KRAKENFLEX_BASE_URL"
 
@@ -42,13 +50,36 @@ def _without_trailing_slash(url: str) -> str:
     return str(url).rstrip("/")
 
 
+def check_base_url(url: str) -> str:
+    """Check that ``url`` is an http(s) URL requests can be sent to.
+
+    Args:
+        url: the API root.
+
+    Returns:
+        The URL without a trailing slash.
+
+    Raises:
+        ConfigError: the URL cannot be parsed, or is not http(s) with a host.
+    """
+    value = _without_trailing_slash(url)
+    problem = f"base URL {value!r} is not an http(s) URL"
+    try:
+        parts = urlsplit(value)
+        # httpx parses URLs its own way: what it refuses would fail at the first request.
+        httpx.URL(value)
+    except (ValueError, httpx.InvalidURL) as err:
+        problem = f"base URL {value!r} cannot be parsed ({err})"
+    else:
+        if parts.scheme in ("http", "https") and parts.netloc:
+            return value
+    raise ConfigError(
+        f"{problem}; pass --base-url or set {ENV_BASE_URL} to something like {DEFAULT_BASE_URL}"
+    )
+
+
 def _check_base_url(_instance: object, _attribute: object, value: str) -> None:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(
-            f"base URL {value!r} is not an http(s) URL; pass --base-url or set {ENV_BASE_URL} "
-            f"to something like {DEFAULT_BASE_URL}"
-        )
+    check_base_url(value)
 
 
 def _check_positive(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -61,12 +92,38 @@ def _check_tries(_instance: object, _attribute: object, value: int) -> None:
         raise ConfigError(f"retries must be at least 1 (the first attempt counts), not {value}")
 
 
+def _strip_key(value: str) -> str:
+    return str(value).strip()
+
+
+def _key_problem(key: str) -> str | None:
+    """What makes ``key`` unusable as an ``x-api-key`` header value, without quoting it."""
+    for position, char in enumerate(key, start=1):
+        if char.isspace():
+            return f"character {position} is whitespace"
+        if not char.isascii():
+            return f"character {position} is not ASCII"
+        if not char.isprintable():
+            return f"character {position} is a control character"
+    return None
+
+
+def _key_error(source: str, problem: str) -> ConfigError:
+    return ConfigError(
+        f"{ENV_API_KEY} from {source} is not a valid API key ({problem}); an API key is "
+        "printable ASCII with no spaces: correct it there"
+    )
+
+
 def _check_key(_instance: object, _attribute: object, value: str) -> None:
-    if not value.strip():
+    if not value:
         raise ConfigError(
             f"no API key: pass --api-key, set {ENV_API_KEY}, or put {ENV_API_KEY}=... in a "
             ".env file in the working directory"
         )
+    problem = _key_problem(value)
+    if problem is not None:
+        raise _key_error("the argument api_key", problem)
 
 
 @attrs.frozen
@@ -74,17 +131,19 @@ class Settings:
     """Everything needed to talk to the KrakenFlex API.
 
     The API key is excluded from ``repr`` and comparisons so that it never shows up in
-    logs or tracebacks.
+    logs or tracebacks. Surrounding whitespace is stripped from it; what is left must be
+    printable ASCII without whitespace.
 
     Attributes:
         api_key: the value of the ``x-api-key`` header.
         base_url: the API root, without a trailing slash.
         timeout: seconds allowed for connecting, reading and writing one request.
         tries: attempts per request, the first included.
-        max_retry_time: seconds after the first attempt past which no retry starts.
+        max_retry_time: seconds one request may take in all, its retries, their waits
+            and the reading of the answer included: a deadline, not just a retry cap.
     """
 
-    api_key: str = attrs.field(repr=False, eq=False, validator=_check_key)
+    api_key: str = attrs.field(repr=False, eq=False, converter=_strip_key, validator=_check_key)
     base_url: str = attrs.field(
         default=DEFAULT_BASE_URL,
         converter=_without_trailing_slash,
@@ -113,7 +172,8 @@ class Settings:
             base_url: the API root, if given explicitly.
             timeout: seconds per request, if given explicitly.
             tries: attempts per request, if given explicitly.
-            max_retry_time: retry time budget in seconds, if given explicitly.
+            max_retry_time: the deadline of one request in seconds, retries included, if
+                given explicitly.
             environ: the environment to read (default :data:`os.environ`).
             dotenv_path: the ``.env`` file to read, or None to read none. A missing file is
                 not an error.
@@ -122,18 +182,26 @@ class Settings:
             The resolved settings.
 
         Raises:
-            ConfigError: no API key anywhere, or a value is invalid.
+            ConfigError: no API key anywhere, a value is invalid (the message names where
+                it came from, never the key), or the ``.env`` file cannot be read as UTF-8.
         """
         env = os.environ if environ is None else environ
         dotenv = _read_dotenv(dotenv_path)
 
-        def pick(explicit: str | None, name: str) -> str | None:
+        def pick(explicit: str | None, name: str, flag: str) -> tuple[str | None, str]:
+            """The value and where it came from (for messages that must not quote it)."""
             if explicit is not None:
-                return explicit
-            return env.get(name) or dotenv.get(name) or None
+                return explicit, f"the argument {flag}"
+            if env.get(name):
+                return env[name], "the environment"
+            return dotenv.get(name) or None, f"the .env file {dotenv_path}"
 
-        key = pick(api_key, ENV_API_KEY) or ""
-        url = pick(base_url, ENV_BASE_URL) or DEFAULT_BASE_URL
+        key, key_source = pick(api_key, ENV_API_KEY, "api_key (--api-key)")
+        key = (key or "").strip()
+        problem = _key_problem(key)
+        if problem is not None:
+            raise _key_error(key_source, problem)
+        url = pick(base_url, ENV_BASE_URL, "base_url (--base-url)")[0] or DEFAULT_BASE_URL
         return cls(
             api_key=key,
             base_url=url,
@@ -149,4 +217,19 @@ def _read_dotenv(path: str | os.PathLike[str] | None) -> dict[str, str]:
     # Imported here: only runs that have a .env file pay for it.
     from dotenv import dotenv_values  # pylint: disable=import-outside-toplevel
 
-    return {name: value for name, value in dotenv_values(path).items() if value is not None}
+    try:
+        data = Path(path).read_bytes()
+        text = data.decode("utf-8")
+    except OSError as err:
+        raise ConfigError(
+            f"{path}: cannot read the .env file ({err.strerror or type(err).__name__}); "
+            "fix its permissions or remove it"
+        ) from err
+    except UnicodeDecodeError as err:
+        # Neither the bytes nor the decoder's message: the line may hold the key.
+        line = data[: err.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}:{line}: the .env file is not UTF-8 text; save it as UTF-8"
+        ) from None
+    values = dotenv_values(stream=io.StringIO(text))
+    return {name: value for name, value in values.items() if value is not None}

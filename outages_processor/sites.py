@@ -14,6 +14,7 @@ from datetime import datetime
 
 from outages_processor.api import (
     KrakenFlexClient,
+    check_site_id,
     get_outages,
     get_site_info,
     post_site_outages,
@@ -23,7 +24,7 @@ from outages_processor.errors import OutagesError
 from outages_processor.models import Outage, SiteResult
 from outages_processor.settings import Settings
 
-__all__ = ["DEFAULT_MAX_WORKERS", "process_site", "process_sites"]
+__all__ = ["DEFAULT_MAX_WORKERS", "check_site_id", "process_site", "process_sites"]
 
 logger = logging.getLogger("outages_processor.sites")
 
@@ -57,15 +58,16 @@ def process_sites(
 
     Raises:
         ConfigError: no client was given and the settings are incomplete (no API key).
-        ValueError: ``since`` is naive, a site id is empty, or ``max_workers`` is below 1.
+        ValueError: ``since`` is naive, a site id is refused by :func:`check_site_id`
+            (empty, ``.``, ``..``, a control character), or ``max_workers`` is below 1.
     """
     if since.tzinfo is None or since.utcoffset() is None:
         raise ValueError("since must be timezone-aware (for example 2022-01-01T00:00:00Z)")
     if max_workers < 1:
         raise ValueError(f"max_workers must be at least 1, not {max_workers}")
     unique = list(dict.fromkeys(site_ids))
-    if any(not site_id.strip() for site_id in unique):
-        raise ValueError("a site id must not be empty")
+    for site_id in unique:
+        check_site_id(site_id)
     if not unique:
         return []
     with _client_for(client, settings) as api:
@@ -107,7 +109,7 @@ def process_site(
 
     Raises:
         OutagesError: any failure (see :mod:`outages_processor.errors`).
-        ValueError: ``since`` is naive.
+        ValueError: ``since`` is naive, or the site id is refused by :func:`check_site_id`.
     """
     (result,) = process_sites(
         [site_id], client=client, settings=settings, since=since, dry_run=dry_run

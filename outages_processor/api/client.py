@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from types import TracebackType
 from typing import Any, Self
 
@@ -37,6 +38,10 @@ logger = logging.getLogger("outages_processor.api")
 # Transport failures worth another attempt: the request may never have reached the server,
 # or its answer was lost. Invalid URLs, unsupported schemes and local protocol errors are not.
 _RETRYABLE_TRANSPORT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+
+_MIN_ATTEMPT_TIME = 0.05
+"""Seconds: with less than this left before the deadline, no retry starts (it could not
+even connect; the failure before it is the one to report)."""
 
 
 class _Transient(Exception):
@@ -118,53 +123,90 @@ class KrakenFlexClient:
         *,
         json_body: Any = None,
         site_id: str | None = None,
+        empty_ok: bool = False,
     ) -> Any:
         """Send one request, retrying transient failures, and decode its JSON answer.
 
+        The whole request is bounded by ``retry.max_time`` seconds, a deadline: each
+        attempt's timeout shrinks to what is left, no retry starts after it, and an answer
+        still arriving when it passes is cut off (a server trickling its body cannot hold
+        the job).
+
         Args:
             method: ``"GET"`` or ``"POST"``.
-            path: the path below the base URL, starting with ``/``.
+            path: the path below the base URL, starting with ``/``, each segment already
+                percent-encoded.
             json_body: a JSON-ready value to send as the body, or None for no body.
             site_id: the site the request is about, for error messages.
+            empty_ok: accept a 2xx answer with an empty body (returned as None).
 
         Returns:
-            The decoded JSON body of the 2xx answer.
+            The decoded JSON body of the 2xx answer (None for an accepted empty body).
 
         Raises:
             AuthError, NotFoundError, RejectedPayloadError: a 403, 404 or 400 answer
                 (never retried).
             RateLimitedError, ServerError, ApiConnectionError: 429, 5xx or network failures
-                that outlasted the retry policy.
+                that outlasted the retry policy or its deadline.
             InvalidResponseError: a 2xx answer whose body is not JSON.
+            ConfigError: the request cannot be sent at all (for example a bad base URL).
             ApiError: any other unexpected status.
         """
         endpoint = f"{method} {path}"
-        url = self.settings.base_url + path
         content = None if json_body is None else json.dumps(json_body).encode()
         headers = self._headers
         if content is not None:
             headers = {**headers, "content-type": "application/json"}
+        response = self._send_with_retries(
+            method, self.settings.base_url + path, content, headers, endpoint
+        )
+        logger.debug("%s -> HTTP %d", endpoint, response.status_code)
+        if response.is_success:
+            if empty_ok and not response.content.strip():
+                return None
+            return _decode(response, endpoint)
+        raise _status_error(response, endpoint, site_id)
 
-        attempts = 0
+    def _send_with_retries(  # pylint: disable=too-many-arguments,too-many-positional-arguments
+        self,
+        method: str,
+        url: str,
+        content: bytes | None,
+        headers: dict[str, str],
+        endpoint: str,
+    ) -> httpx.Response:
+        """Send until an answer that is not transient, within the policy and its deadline.
+
+        Returns:
+            The first answer that is neither a 429 nor a 5xx.
+
+        Raises:
+            RateLimitedError, ServerError, ApiConnectionError: the last transient failure,
+                when the tries or the time ran out.
+            ConfigError, InvalidResponseError: see :meth:`_send`.
+        """
+        deadline = time.monotonic() + self.retry.max_time
+        failures: list[_Transient] = []
 
         def attempt() -> httpx.Response:
-            nonlocal attempts
-            attempts += 1
+            if failures and deadline - time.monotonic() < _MIN_ATTEMPT_TIME:
+                # backoff cut its wait short at the deadline: no time is left for another
+                # attempt, and the failure before stands.
+                raise failures[-1]
             try:
-                response = self._http.request(method, url, content=content, headers=headers)
-            except _RETRYABLE_TRANSPORT as err:
-                raise _Transient(_describe_transport_error(err)) from err
-            except httpx.HTTPError as err:
-                raise ConfigError(
-                    f"{endpoint}: cannot send the request ({type(err).__name__}: {err}); "
-                    "check the base URL"
-                ) from err
+                response = self._send(method, url, content, headers, deadline, endpoint)
+            except _Transient as err:
+                failures.append(err)
+                raise
             if response.status_code == 429 or response.status_code >= 500:
-                raise _Transient(
-                    f"HTTP {response.status_code}",
-                    response=response,
-                    retry_after=parse_retry_after(response.headers.get("retry-after")),
+                failures.append(
+                    _Transient(
+                        f"HTTP {response.status_code}",
+                        response=response,
+                        retry_after=parse_retry_after(response.headers.get("retry-after")),
+                    )
                 )
+                raise failures[-1]
             return response
 
         def log_retry(details: Any) -> None:
@@ -183,29 +225,117 @@ class KrakenFlexClient:
             max_tries=self.retry.tries,
             max_time=self.retry.max_time,
             jitter=None,
+            giveup=lambda _err: time.monotonic() >= deadline,
             on_backoff=log_retry,
         )(attempt)
         try:
-            response = retrying()
+            return retrying()
         except _Transient as err:
-            raise _give_up_error(err, endpoint, attempts) from err
-        logger.debug("%s -> HTTP %d", endpoint, response.status_code)
-        if response.is_success:
-            return _decode(response, endpoint)
-        raise _status_error(response, endpoint, site_id)
+            raise _give_up_error(err, endpoint, len(failures)) from err
+
+    def _send(  # pylint: disable=too-many-arguments,too-many-positional-arguments
+        self,
+        method: str,
+        url: str,
+        content: bytes | None,
+        headers: dict[str, str],
+        deadline: float,
+        endpoint: str,
+    ) -> httpx.Response:
+        """One attempt: send, and read the whole answer before ``deadline``.
+
+        Args:
+            method: the HTTP method.
+            url: the full URL.
+            content: the body, or None.
+            headers: the request headers.
+            deadline: ``time.monotonic()`` seconds past which the attempt is abandoned.
+            endpoint: the request as ``"GET /outages"``, for messages.
+
+        Returns:
+            The answer, its body read.
+
+        Raises:
+            _Transient: a transport failure worth another attempt, or the deadline passed.
+            ConfigError: the request cannot be sent at all.
+            InvalidResponseError: the answer's content encoding is broken.
+        """
+        left = max(deadline - time.monotonic(), 0.0)
+        timeout = httpx.Timeout(min(self.settings.timeout, left))
+        try:
+            request = self._http.build_request(
+                method, url, content=content, headers=headers, timeout=timeout
+            )
+            streamed = self._http.send(request, stream=True)
+            try:
+                return _read_before(streamed, deadline)
+            finally:
+                streamed.close()
+        except _RETRYABLE_TRANSPORT as err:
+            raise _Transient(self._describe_transport_error(err)) from err
+        except httpx.DecodingError as err:
+            raise InvalidResponseError(
+                f"{endpoint}: the API's answer cannot be decoded ({type(err).__name__}); "
+                "check the base URL points at the KrakenFlex API",
+                endpoint=endpoint,
+            ) from err
+        except (httpx.HTTPError, httpx.InvalidURL) as err:
+            # A LocalProtocolError quotes the offending header, which may be the key: its
+            # text is never shown, nor chained.
+            raise ConfigError(
+                f"{endpoint}: cannot send the request ({self._describe(err)}); "
+                "check the base URL"
+            ) from (None if isinstance(err, httpx.LocalProtocolError) else err)
+
+    def _describe(self, err: Exception) -> str:
+        """The type and text of an httpx error, the key scrubbed from the text."""
+        if isinstance(err, httpx.LocalProtocolError):
+            return type(err).__name__
+        text = str(err).replace(self.settings.api_key, "***")
+        return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+    def _describe_transport_error(self, err: httpx.HTTPError) -> str:
+        """The cause of a transient transport failure, the key scrubbed from it."""
+        if isinstance(err, httpx.TimeoutException):
+            return f"timed out ({type(err).__name__})"
+        detail = str(err).replace(self.settings.api_key, "***") or type(err).__name__
+        return f"connection failed ({detail})"
 
 
-def _describe_transport_error(err: httpx.HTTPError) -> str:
-    if isinstance(err, httpx.TimeoutException):
-        return f"timed out ({type(err).__name__})"
-    detail = str(err) or type(err).__name__
-    return f"connection failed ({detail})"
+def _read_before(response: httpx.Response, deadline: float) -> httpx.Response:
+    """Read the body of a streamed answer, giving up when ``deadline`` passes.
+
+    Args:
+        response: an answer whose body is not read yet.
+        deadline: ``time.monotonic()`` seconds.
+
+    Returns:
+        The same answer with its body read.
+
+    Raises:
+        _Transient: the body was still arriving at the deadline.
+    """
+    if response.is_stream_consumed:
+        return response  # a transport that answers with bodies already read (MockTransport)
+    chunks: list[bytes] = []
+    for chunk in response.iter_raw():
+        chunks.append(chunk)
+        if time.monotonic() >= deadline:
+            raise _Transient("timed out (the answer was still arriving when the time ran out)")
+    # Built again from the raw bytes so that the body decodes (gzip, charset) as httpx would.
+    return httpx.Response(
+        response.status_code,
+        headers=response.headers,
+        content=b"".join(chunks),
+        request=response.request,
+    )
 
 
 def _decode(response: httpx.Response, endpoint: str) -> Any:
     try:
         return response.json()
-    except ValueError as err:
+    except (ValueError, RecursionError) as err:
+        # RecursionError: a body nested deeper than the JSON decoder can follow.
         raise InvalidResponseError(
             f"{endpoint}: the API answered HTTP {response.status_code} with a body that is "
             f"not JSON ({_snippet(response)}); check the base URL points at the KrakenFlex API",
@@ -217,7 +347,7 @@ def _decode(response: httpx.Response, endpoint: str) -> Any:
 def _api_message(response: httpx.Response) -> str | None:
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if isinstance(body, dict) and isinstance(body.get("message"), str):
         return str(body["message"])

@@ -16,7 +16,8 @@ def post_site_outages(
 ) -> None:
     """Post the outages of a site (the full list: it replaces what the API had).
 
-    Re-sending the same list is safe, so the request is retried like a GET.
+    Re-sending the same list is safe, so the request is retried like a GET. Any 2xx
+    answer is an acceptance, an empty body included.
 
     Args:
         client: the API client.
@@ -25,12 +26,18 @@ def post_site_outages(
             :func:`outages_processor.core.filtering.select_site_outages`.
 
     Raises:
-        ValueError: ``site_id`` is empty.
+        ValueError: ``site_id`` is refused by
+            :func:`~outages_processor.api.site_info.check_site_id`.
         RejectedPayloadError: the API refused the list (HTTP 400).
         NotFoundError: the API does not know the site.
         ApiError: any other failure of the request.
     """
     path = site_path("/site-outages", site_id)
+    # The live API answers {}; an empty 2xx body is an acceptance too.
     client.request_json(
-        "POST", path, json_body=[outage.to_json() for outage in outages], site_id=site_id
+        "POST",
+        path,
+        json_body=[outage.to_json() for outage in outages],
+        site_id=site_id,
+        empty_ok=True,
     )

@@ -7,7 +7,6 @@ errors to exit codes through :mod:`outages_processor.scripts._common`.
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +27,7 @@ from outages_processor.scripts._common import (
     fail,
     parse_instant,
     reported_errors,
+    stdout_data,
 )
 
 if TYPE_CHECKING:
@@ -118,6 +118,16 @@ def main(  # pylint: disable=too-many-arguments,too-many-positional-arguments,to
             metavar="N", min=1, help="Attempts per request, the first included. [default: 5]"
         ),
     ] = None,
+    max_time: Annotated[
+        Optional[float],
+        typer.Option(
+            "--max-time",
+            metavar="SECONDS",
+            min=0.001,
+            help="Deadline of each request, its retries and waits included: no attempt "
+            "runs past it. [default: 60]",
+        ),
+    ] = None,
     concurrency: Annotated[
         int,
         typer.Option(metavar="N", min=1, help="Sites handled at once."),
@@ -155,6 +165,7 @@ def main(  # pylint: disable=too-many-arguments,too-many-positional-arguments,to
         typer.echo(ctx.get_usage(), err=True)
         typer.echo("error: Missing option '--site' (or a command).", err=True)
         raise typer.Exit(EXIT_USAGE)
+    _check_job_arguments(site, base_url)
     check_writable(output)
     with reported_errors():
         # pylint: disable-next=import-outside-toplevel
@@ -163,7 +174,14 @@ def main(  # pylint: disable=too-many-arguments,too-many-positional-arguments,to
         # pylint: disable-next=import-outside-toplevel
         from outages_processor.sites import process_sites
 
-        with _api_settings(use_sandbox, api_key, base_url, timeout, retries) as settings:
+        with _api_settings(
+            use_sandbox,
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            tries=retries,
+            max_retry_time=max_time,
+        ) as settings:
             results = process_sites(
                 site,
                 settings=settings,
@@ -174,18 +192,50 @@ def main(  # pylint: disable=too-many-arguments,too-many-positional-arguments,to
     _report(results, as_json=as_json, output=output)
 
 
+def _check_job_arguments(sites: list[str], base_url: Optional[str]) -> None:
+    """Refuse, as usage errors (one line, exit 2), site ids and a base URL no request fits."""
+    # pylint: disable-next=import-outside-toplevel
+    from outages_processor.errors import ConfigError
+
+    # pylint: disable-next=import-outside-toplevel
+    from outages_processor.settings import check_base_url
+
+    # pylint: disable-next=import-outside-toplevel
+    from outages_processor.sites import check_site_id
+
+    for site_id in sites:
+        try:
+            check_site_id(site_id)
+        except ValueError as err:
+            fail(f"--site: {err}", EXIT_USAGE)
+    if base_url is not None:
+        try:
+            check_base_url(base_url)
+        except ConfigError as err:
+            fail(f"--base-url: {err}", EXIT_USAGE)
+
+
 @contextlib.contextmanager
-def _api_settings(
+def _api_settings(  # pylint: disable=too-many-arguments
     use_sandbox: bool,
+    *,
     api_key: Optional[str],
     base_url: Optional[str],
     timeout: Optional[float],
-    retries: Optional[int],
+    tries: Optional[int],
+    max_retry_time: Optional[float],
 ) -> Iterator[Settings]:
+    """The settings of the run: the flags over the environment, or the sandbox's."""
     from outages_processor.settings import Settings  # pylint: disable=import-outside-toplevel
 
     if not use_sandbox:
-        yield Settings.load(api_key=api_key, base_url=base_url, timeout=timeout, tries=retries)
+        yield Settings.load(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            tries=tries,
+            max_retry_time=max_retry_time,
+        )
         return
     # pylint: disable-next=import-outside-toplevel
     from outages_processor.sandbox import SANDBOX_API_KEY, Sandbox
@@ -195,30 +245,53 @@ def _api_settings(
             api_key=SANDBOX_API_KEY,
             base_url=server.base_url,
             timeout=timeout,
-            tries=retries,
+            tries=tries,
+            max_retry_time=max_retry_time,
             environ={},
             dotenv_path=None,
         )
 
 
 def _report(results: list[SiteResult], *, as_json: bool, output: Optional[Path]) -> None:
-    rows = [result.to_dict() for result in results]
-    for result, row in zip(results, rows):
-        if as_json:
-            typer.echo(json.dumps(row))
+    # The summaries come first: they say what was posted even when an output then fails.
+    for result in results:
         typer.echo(_summary(result), err=True)
-    if output is not None:
-        from outages_processor.storage.report_files import (  # pylint: disable=import-outside-toplevel
-            write_json_lines_atomic,
-        )
-
-        try:
-            write_json_lines_atomic(output, rows)
-        except OSError as err:
-            fail(f"cannot write {output}: {err.strerror or err}; check the path", EXIT_NEEDS_FIX)
+    rows = [result.to_dict() for result in results]
+    _write_rows(rows, as_json=as_json, output=output, done=_posted(results))
     codes = [exit_code_for(r.error) for r in results if r.error is not None]
     if codes:
         raise typer.Exit(EXIT_NEEDS_FIX if EXIT_NEEDS_FIX in codes else EXIT_TRANSIENT)
+
+
+def _write_rows(
+    rows: list[dict[str, object]], *, as_json: bool, output: Optional[Path], done: str
+) -> None:
+    """Print the JSON lines (--json) and write them to --output: the file appears only
+    when stdout took them all; a failure is one line and exit 3."""
+    # pylint: disable-next=import-outside-toplevel
+    from outages_processor.storage.report_files import output_files, write_json_lines
+
+    try:
+        with stdout_data(done) as stdout, output_files() as outputs:
+            if output is not None:
+                stream = outputs.open(output)
+                write_json_lines(stream, rows)
+                stream.flush()
+            if as_json:
+                write_json_lines(stdout, rows)
+                stdout.flush()
+    except OSError as err:
+        fail(f"cannot write {output}: {err.strerror or err}; check the path", EXIT_NEEDS_FIX)
+
+
+def _posted(results: list[SiteResult]) -> str:
+    """What was posted, as ``posted 10 outages to a, 1 outage to b``, or ``""``."""
+    parts = [
+        f"{len(r.outages)} {'outage' if len(r.outages) == 1 else 'outages'} to {r.site_id}"
+        for r in results
+        if r.posted
+    ]
+    return f"posted {', '.join(parts)}" if parts else ""
 
 
 def _summary(result: SiteResult) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import httpx
@@ -263,3 +264,20 @@ def test_every_command_has_help() -> None:
         for name in path:
             command = command.commands[name]  # type: ignore[attr-defined]
         assert command.help, path
+
+
+@pytest.mark.parametrize("verbose", [0, 2])
+def test_logging_set_up_twice_keeps_one_handler_per_logger(verbose: int) -> None:
+    """A second run in one process replaces the first run's handlers on every logger."""
+    # pylint: disable-next=import-outside-toplevel
+    from outages_processor.scripts._common import configure_logging
+
+    configure_logging(2)
+    configure_logging(verbose)
+    for name in ("outages_processor", "httpx", "httpcore"):
+        marked = [
+            handler
+            for handler in logging.getLogger(name).handlers
+            if getattr(handler, "_outages_processor_cli", False)
+        ]
+        assert len(marked) == (1 if name == "outages_processor" or verbose >= 2 else 0)
