@@ -38,11 +38,21 @@ class RetryPolicy:
     max_retry_after: float = attrs.field(default=30.0, validator=attrs.validators.ge(0))
     seed: int | None = None
 
-    def wait_generator(self) -> Generator[float, BaseException | None, None]:
+    def wait_generator(
+        self, deadline: float | None = None
+    ) -> Generator[float, BaseException | None, None]:
         """Yield the wait before each retry; receives the exception that caused it.
 
         It is the ``wait_gen`` handed to :func:`backoff.on_exception`, which sends each
         exception in, so a ``retry_after`` attribute on it overrides the backoff.
+
+        Args:
+            deadline: ``time.monotonic()`` seconds; each wait is cut short to end there.
+                backoff's own ``max_time`` cap cannot do it: it measures the time spent
+                when the failed attempt began, not when it failed.
+
+        Yields:
+            Seconds to wait (never negative).
         """
         rng = random.Random(self.seed)
         retry = 0
@@ -54,6 +64,8 @@ class RetryPolicy:
             else:
                 ceiling = min(self.max_wait, self.initial_wait * 2.0**retry)
                 wait = rng.uniform(0.0, ceiling)
+            if deadline is not None:
+                wait = max(min(wait, deadline - time.monotonic()), 0.0)
             retry += 1
             error = yield wait
 

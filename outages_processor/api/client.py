@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from types import TracebackType
 from typing import Any, Self
@@ -17,6 +18,7 @@ import backoff
 import httpx
 
 from outages_processor._version import __version__
+from outages_processor.api._deadline import DeadlinePassed, run_before
 from outages_processor.api._retry import RetryPolicy, parse_retry_after
 from outages_processor.errors import (
     ApiConnectionError,
@@ -128,9 +130,10 @@ class KrakenFlexClient:
         """Send one request, retrying transient failures, and decode its JSON answer.
 
         The whole request is bounded by ``retry.max_time`` seconds, a deadline: each
-        attempt's timeout shrinks to what is left, no retry starts after it, and an answer
-        still arriving when it passes is cut off (a server trickling its body cannot hold
-        the job).
+        attempt's timeout shrinks to what is left, no retry starts after it, and an attempt
+        still running when it passes is abandoned (a server dripping its headers or body,
+        or stalling at any point, cannot hold the caller past it by more than a few
+        milliseconds).
 
         Args:
             method: ``"GET"`` or ``"POST"``.
@@ -227,6 +230,7 @@ class KrakenFlexClient:
             jitter=None,
             giveup=lambda _err: time.monotonic() >= deadline,
             on_backoff=log_retry,
+            deadline=deadline,  # handed to wait_generator: no wait runs past the deadline
         )(attempt)
         try:
             return retrying()
@@ -242,7 +246,11 @@ class KrakenFlexClient:
         deadline: float,
         endpoint: str,
     ) -> httpx.Response:
-        """One attempt: send, and read the whole answer before ``deadline``.
+        """One attempt, abandoned at ``deadline`` whatever the server does.
+
+        Socket timeouts bound each read, not the answer: a server dripping its headers or
+        body a byte at a time, or stalling late in an attempt, would outlast them. The
+        exchange runs in a worker thread that is waited for only until the deadline.
 
         Args:
             method: the HTTP method.
@@ -260,6 +268,46 @@ class KrakenFlexClient:
             ConfigError: the request cannot be sent at all.
             InvalidResponseError: the answer's content encoding is broken.
         """
+        answering = threading.Event()
+        try:
+            return run_before(
+                deadline,
+                lambda: self._exchange(
+                    method, url, content, headers, deadline, endpoint, answering
+                ),
+            )
+        except DeadlinePassed:
+            if answering.is_set():
+                cause = "the answer was still arriving when the time ran out"
+            else:
+                cause = f"no complete answer within the time limit of {self.retry.max_time:g} s"
+            raise _Transient(f"timed out ({cause})") from None
+
+    def _exchange(  # pylint: disable=too-many-arguments,too-many-positional-arguments
+        self,
+        method: str,
+        url: str,
+        content: bytes | None,
+        headers: dict[str, str],
+        deadline: float,
+        endpoint: str,
+        answering: threading.Event,
+    ) -> httpx.Response:
+        """Send, and read the whole answer; runs in a worker thread (see :meth:`_send`).
+
+        It touches nothing but its own request and answer (and the thread-safe connection
+        pool), so it may safely be abandoned and finish late.
+
+        Args:
+            method, url, content, headers, deadline, endpoint: as for :meth:`_send`.
+            answering: set once the status line and headers are in.
+
+        Returns:
+            The answer, its body read.
+
+        Raises:
+            _Transient, ConfigError, InvalidResponseError: as for :meth:`_send`.
+        """
         left = max(deadline - time.monotonic(), 0.0)
         timeout = httpx.Timeout(min(self.settings.timeout, left))
         try:
@@ -267,6 +315,7 @@ class KrakenFlexClient:
                 method, url, content=content, headers=headers, timeout=timeout
             )
             streamed = self._http.send(request, stream=True)
+            answering.set()
             try:
                 return _read_before(streamed, deadline)
             finally:

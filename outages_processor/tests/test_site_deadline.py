@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import socketserver
 import threading
 import time
@@ -26,52 +28,87 @@ MARGIN = 0.8
 """Seconds a run may last past its deadline (thread start-up, a loaded machine)."""
 TRICKLE_EVERY = 0.2
 """Seconds between the bytes of a trickling answer."""
+STALL_AFTER = 5
+"""Body bytes a ``stall-late`` server drips before it stops for good."""
+MODES = ["hang", "drip-head", "stall-head", "trickle", "stall-late"]
+"""How a slow server misbehaves once it has read the request: never answer; drip its status
+line and headers a byte at a time forever; send part of the headers and stop; send the
+headers and drip the body; send the headers, drip a few body bytes and stop."""
 
 
 class _SlowHandler(socketserver.BaseRequestHandler):
-    """Read the request, then hang or trickle a 200 answer one byte at a time."""
+    """Read the request, then misbehave as the server's ``mode`` says (see ``MODES``)."""
 
     server: _SlowServer
 
     def handle(self) -> None:
         self.request.recv(65536)
-        if self.server.mode == "hang":
-            self.server.stopping.wait()
-            return
+        mode, every = self.server.mode, self.server.every
         body = b"[" + b" " * 200 + b"]"
         head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
-        self.request.sendall(head + b"content-length: %d\r\n\r\n" % len(body))
-        for byte in body:
-            if self.server.stopping.wait(TRICKLE_EVERY):
+        head += b"content-length: %d\r\n\r\n" % len(body)
+        if mode == "drip-head":
+            # A status line and headers that never end: every byte arrives in time for the
+            # socket's read timeout, so only a deadline over the whole answer stops it.
+            self._drip(head[:-2] + b"x-pad: " + b"a" * 10_000, every)
+        elif mode == "stall-head":
+            self._send(head[:40])
+        elif mode == "trickle":
+            self._send(head)
+            self._drip(body, every)
+        elif mode == "stall-late":
+            # Body bytes keep each read short until late in the attempt, then nothing:
+            # the last read began near the deadline and waits its whole timeout.
+            self._send(head)
+            self._drip(body[:STALL_AFTER], every)
+        self.server.stopping.wait()
+
+    def _send(self, data: bytes) -> bool:
+        """Send ``data``; False once the client has gone."""
+        try:
+            self.request.sendall(data)
+        except OSError:
+            return False  # the client gave up: what the test wants
+        return True
+
+    def _drip(self, data: bytes, every: float) -> None:
+        """Send ``data`` one byte every ``every`` seconds, until stopped or the client goes."""
+        for byte in data:
+            if self.server.stopping.wait(every) or not self._send(bytes([byte])):
                 return
-            try:
-                self.request.sendall(bytes([byte]))
-            except OSError:
-                return  # the client gave up: what the test wants
 
 
 class _SlowServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, mode: str) -> None:
+    def __init__(self, mode: str, every: float = TRICKLE_EVERY) -> None:
         super().__init__(("127.0.0.1", 0), _SlowHandler)
         self.mode = mode
+        self.every = every
         self.stopping = threading.Event()
 
+
+@contextlib.contextmanager
+def serving(mode: str, every: float = TRICKLE_EVERY) -> Iterator[_SlowServer]:
+    """Run a :class:`_SlowServer` on 127.0.0.1 for the duration of the block."""
+    server = _SlowServer(mode, every)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.stopping.set()
+        server.shutdown()
+        server.server_close()
+        thread.join()
 
 
 @pytest.fixture(name="slow_server", params=["hang", "trickle"])
 def fixture_slow_server(request: pytest.FixtureRequest) -> Iterator[_SlowServer]:
     """A server on 127.0.0.1 that never answers, or answers one byte every 0.2 s."""
-    server = _SlowServer(request.param)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    yield server
-    server.stopping.set()
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with serving(request.param) as server:
+        yield server
 
 
 def base_url(server: _SlowServer) -> str:
@@ -114,20 +151,12 @@ def test_library_deadline_bounds_one_request(slow_server: _SlowServer) -> None:
 
 def test_trickled_body_is_cut_off_at_the_deadline() -> None:
     """A body still arriving at the deadline is a timeout, not a wait for every byte."""
-    server = _SlowServer("trickle")
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+    with serving("trickle") as server:
         settings = Settings(
             api_key=FAKE_KEY, base_url=base_url(server), timeout=2.0, max_retry_time=0.6, tries=1
         )
         with KrakenFlexClient(settings) as client, pytest.raises(ApiConnectionError) as info:
             client.request_json("GET", "/outages")
-    finally:
-        server.stopping.set()
-        server.shutdown()
-        server.server_close()
-        thread.join()
     assert str(info.value) == (
         "GET /outages: timed out (the answer was still arriving when the time ran out) after "
         "1 attempt; check the network and the base URL, then try again later"
@@ -189,3 +218,131 @@ def test_bad_max_time_is_a_usage_error(value: str) -> None:
     result = runner.invoke(app, ["--site", "s", "--api-key", FAKE_KEY, "--max-time", value])
     assert result.exit_code == 2
     assert "'--max-time'" in result.stderr
+
+
+HEAD_DRIP_LINE = (
+    "kingfisher: error: GET /outages: timed out (no complete answer within the time limit of "
+    "1.5 s) after 1 attempt; check the network and the base URL, then try again later"
+)
+LATE_STALL_LINE = (
+    "kingfisher: error: GET /outages: timed out (the answer was still arriving when the time "
+    "ran out) after 1 attempt; check the network and the base URL, then try again later"
+)
+
+
+@pytest.mark.parametrize(
+    ("mode", "line"), [("drip-head", HEAD_DRIP_LINE), ("stall-late", LATE_STALL_LINE)]
+)
+def test_deadline_holds_while_headers_drip_or_a_late_body_stalls(mode: str, line: str) -> None:
+    """``--max-time 1.5 --timeout 25``: exit 1 with one line in [1.35 s, 2.3 s]."""
+    with serving(mode) as server:
+        started = time.monotonic()
+        result = runner.invoke(
+            app,
+            [
+                *("--site", "kingfisher", "--api-key", FAKE_KEY, "--base-url", base_url(server)),
+                *("--max-time", str(BUDGET), "--timeout", "25", "--retries", "5"),
+            ],
+        )
+        elapsed = time.monotonic() - started
+    assert result.exit_code == 1, result.output
+    assert result.stderr.splitlines() == [line]
+    assert 1.35 <= elapsed <= 2.3
+
+
+TABLE_BUDGET = 0.8
+"""Seconds: the deadline of the table test, short to keep the file quick."""
+TABLE_EVERY = 0.15
+"""Seconds between dripped bytes in the table test: a stall-late server stops at 0.75 s."""
+
+
+@pytest.mark.parametrize(("timeout", "tries"), [(25.0, 5), (0.3, 20)])
+@pytest.mark.parametrize("mode", MODES)
+def test_deadline_holds_wherever_the_server_stalls_or_drips(
+    mode: str, timeout: float, tries: int
+) -> None:
+    """Hang, drip or stall at any point: the request ends within ~0.1 s of its deadline."""
+    with serving(mode, every=TABLE_EVERY) as server:
+        settings = Settings(
+            api_key=FAKE_KEY,
+            base_url=base_url(server),
+            timeout=timeout,
+            tries=tries,
+            max_retry_time=TABLE_BUDGET,
+        )
+        started = time.monotonic()
+        with KrakenFlexClient(settings) as client, pytest.raises(ApiConnectionError):
+            client.request_json("GET", "/outages")
+        elapsed = time.monotonic() - started
+    # The guarantee is ~0.1 s past the deadline (a few ms measured); the rest is slack for
+    # a loaded machine, still well short of the old overruns (a read timeout, a wait).
+    assert TABLE_BUDGET - 0.1 <= elapsed <= TABLE_BUDGET + 0.25
+
+
+ATTEMPT_THREAD = "outages_processor-api-attempt"
+"""The name of the threads that run the client's attempts."""
+
+
+def attempt_threads() -> set[threading.Thread]:
+    """The worker threads of the client's attempts that are still running."""
+    return {t for t in threading.enumerate() if t.name == ATTEMPT_THREAD}
+
+
+def test_abandoned_attempt_logs_nothing_once_its_deadline_passed() -> None:
+    """An attempt cut off at the deadline writes no log record afterwards, and none has the key."""
+    records: list[logging.LogRecord] = []
+    collect = logging.Handler(logging.DEBUG)
+    collect.emit = records.append  # type: ignore[method-assign]
+    names = ("outages_processor", "httpx", "httpcore")
+    for name in names:
+        logging.getLogger(name).addHandler(collect)
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    before = attempt_threads()
+    with serving("drip-head", every=0.05) as server:
+        settings = Settings(
+            api_key=FAKE_KEY, base_url=base_url(server), timeout=25.0, max_retry_time=0.5
+        )
+        with KrakenFlexClient(settings) as client, pytest.raises(ApiConnectionError):
+            client.request_json("GET", "/outages")
+        gave_up = time.time()
+        abandoned = attempt_threads() - before
+    for thread in abandoned:
+        thread.join(2.0)  # the server is gone: the worker fails, and would log its failure
+    assert abandoned and not any(thread.is_alive() for thread in abandoned)
+    late = [r for r in records if r.threadName == ATTEMPT_THREAD and r.created >= gave_up]
+    assert not late
+    assert not [r for r in records if FAKE_KEY in r.getMessage()]
+
+
+def test_closing_the_client_ends_an_abandoned_attempt() -> None:
+    """Closing the client while a cut-off attempt still reads raises nothing and ends it."""
+    before = attempt_threads()
+    with serving("drip-head", every=0.05) as server:
+        settings = Settings(
+            api_key=FAKE_KEY, base_url=base_url(server), timeout=25.0, max_retry_time=0.5
+        )
+        client = KrakenFlexClient(settings)
+        with pytest.raises(ApiConnectionError):
+            client.request_json("GET", "/outages")
+        (abandoned,) = attempt_threads() - before
+        assert abandoned.is_alive()  # the server still drips: the worker still reads
+        client.close()
+        abandoned.join(1.0)
+        assert not abandoned.is_alive()
+
+
+@respx.mock
+def test_wait_after_a_slow_attempt_ends_at_the_deadline(sleeps: list[float]) -> None:
+    """A retry wait is cut to the time left after the failed attempt, not before it."""
+
+    def slow_failure(request: httpx.Request) -> httpx.Response:
+        threading.Event().wait(0.6)  # time.sleep is the recorded backoff sleep here
+        raise httpx.ConnectError("refused", request=request)
+
+    respx.get(f"{BASE_URL}/x").mock(side_effect=[slow_failure, httpx.Response(200, json=[])])
+    settings = Settings(api_key=FAKE_KEY, base_url=BASE_URL, max_retry_time=1.0)
+    # seed 0 draws a first wait of 8.4 s from [0, 10]: backoff alone would cut it to 1.0 s.
+    policy = RetryPolicy(tries=2, max_time=1.0, initial_wait=10.0, max_wait=10.0, seed=0)
+    with KrakenFlexClient(settings, retry=policy) as client:
+        assert client.request_json("GET", "/x") == []
+    assert len(sleeps) == 1 and 0.0 < sleeps[0] <= 0.4
