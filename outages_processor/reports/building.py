@@ -39,7 +39,7 @@ from outages_processor.reports.inputs import (
     as_source,
     read_schedules,
 )
-from outages_processor.reports.pool import is_local_pool, process_pool
+from outages_processor.reports.pool import is_local_pool, process_pool, worker_deaths
 from outages_processor.reports.spill import spill_folder
 from outages_processor.reports.workers import (
     Runner,
@@ -221,6 +221,8 @@ def build_report(  # pylint: disable=too-many-arguments  # the documented keywor
     Raises:
         InputDataError: a bad row (in fail mode) as ``file:line: what is wrong``, a file
             that cannot be read, lacks a column, or has no valid status rows.
+        ReportError: a worker process died (killed when memory ran out, for example):
+            run with ``jobs=1`` or more memory.
         ValueError: an invalid argument (interpolation, on_error, jobs, naive now).
     """
     options = _Options.check(now, interpolation, on_error, progress)
@@ -228,6 +230,9 @@ def build_report(  # pylint: disable=too-many-arguments  # the documented keywor
         raise ValueError("jobs must be at least 1")
     workers = jobs or os.cpu_count() or 1
     with contextlib.ExitStack() as stack:
+        # Entered first, left last: a pool that lost a worker breaks every future and
+        # submit, wherever the work is gathered, and its shutdown too.
+        stack.enter_context(worker_deaths())
         spill = None
         if executor is None and workers > 1 and _is_large(status):
             spill = stack.enter_context(spill_folder())

@@ -12,10 +12,14 @@ Two kinds, chosen by :func:`process_pool`:
 
 Workers of both kinds end within :data:`PARENT_CHECK_SECONDS` when the process that started
 them dies, however it dies (:func:`watch_parent`), so a killed program leaves no orphans.
+A worker that dies itself (the out-of-memory killer) fails the report with a
+:class:`~outages_processor.errors.ReportError` that says what to do, whichever kind of pool
+it was in (:func:`worker_deaths` translates a broken process pool).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
@@ -25,8 +29,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import CancelledError, Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from queue import SimpleQueue
 from typing import IO, Any, Final, TypeVar
 
@@ -36,6 +41,7 @@ from outages_processor.errors import ReportError
 
 __all__ = [
     "PARENT_CHECK_SECONDS",
+    "WORKER_DIED",
     "WORKER_MODULE",
     "CancellableExecutor",
     "WorkerPool",
@@ -44,6 +50,7 @@ __all__ = [
     "receive",
     "send",
     "watch_parent",
+    "worker_deaths",
 ]
 
 PARENT_CHECK_SECONDS: Final = 0.5
@@ -51,6 +58,13 @@ PARENT_CHECK_SECONDS: Final = 0.5
 
 WORKER_MODULE: Final = "outages_processor.reports._worker_main"
 """The module whose ``main`` a :class:`WorkerPool` worker runs."""
+
+WORKER_DIED: Final = (
+    "a report worker process died before it finished (killed by the system, for example "
+    "when memory ran out); run the report with fewer processes (--jobs 1, or jobs=1) or "
+    "with more memory available"
+)
+"""What a report whose process pool lost a worker fails with (a ReportError)."""
 
 _BOOTSTRAP: Final = (
     "import json, sys; sys.path[:] = json.loads(sys.argv[2]); "
@@ -77,6 +91,25 @@ def process_pool(workers: int) -> Executor:
             initargs=(os.getpid(),),
         )
     return WorkerPool(workers)
+
+
+@contextlib.contextmanager
+def worker_deaths() -> Iterator[None]:
+    """Turn a process pool that lost a worker into a :class:`ReportError` saying what to do.
+
+    :class:`~concurrent.futures.ProcessPoolExecutor` fails every pending task with
+    ``BrokenProcessPool`` when one of its processes ends abruptly (``os._exit``, a signal:
+    the out-of-memory killer's SIGKILL); the caller of a report needs one line instead.
+    It is not transient: the same report on the same machine most likely dies the same
+    way, until it runs with fewer processes or more memory.
+
+    Raises:
+        ReportError: a worker process died (:data:`WORKER_DIED`).
+    """
+    try:
+        yield
+    except BrokenProcessPool as err:
+        raise ReportError(WORKER_DIED) from err
 
 
 def is_local_pool(executor: Executor) -> bool:

@@ -2,12 +2,15 @@
 
 Columns are found by name in the header row (``day`` is an alias of ``dayOfWeek``); extra
 columns are ignored; store ids stay text; a UTF-8 byte order mark and CRLF line ends are
-fine. Status timestamps are either ``2023-01-22 12:09:39.388884 UTC`` (0 to 6 fraction
-digits) or ISO 8601 with ``Z`` or an offset.
+fine, and so are blank lines (before the header too). Status timestamps are either
+``2023-01-22 12:09:39.388884 UTC`` (0 to 6 fraction digits) or ISO 8601 with ``Z`` or an
+offset.
 
 A bad row either stops the read with an :class:`~outages_processor.errors.InputDataError`
 saying ``file:line: what is wrong`` (``on_error="fail"``, the default) or is skipped and kept
-as a :class:`~outages_processor.models.uptime.RejectedRow` (``on_error="skip"``).
+as a :class:`~outages_processor.models.uptime.RejectedRow` (``on_error="skip"``). A row that
+is not UTF-8 is a bad row like any other (``file:line: not valid UTF-8``), whichever reader
+meets it: the bytes are decoded row by row, so one bad row never stops a read in skip mode.
 
 This module reads any of the files row by row, and the small hours and time zones files
 whole; the large status file has a fast reader of its own in
@@ -16,8 +19,10 @@ whole; the large status file has a fast reader of its own in
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
+import io
 import os
 import re
 from collections import deque
@@ -44,12 +49,14 @@ from outages_processor.models.uptime import (
 __all__ = [
     "HOURS_COLUMNS",
     "MEMORY",
+    "NOT_UTF8",
     "STATUS_COLUMNS",
     "TIMEZONE_COLUMNS",
     "RowErrors",
     "Source",
     "Table",
     "column_indices",
+    "header_line",
     "is_time_zone",
     "iter_business_hours",
     "iter_polls",
@@ -77,6 +84,9 @@ TIMEZONE_COLUMNS: Final = ("store_id", "timezone_str")
 MEMORY: Final = "<memory>"
 """The file name given to rows of a stream that has no name."""
 
+NOT_UTF8: Final = "not valid UTF-8"
+"""The reason given for a row whose bytes are not UTF-8, by every reader."""
+
 _ALIASES: Final = {"day": "dayOfWeek"}
 _STATUSES: Final = frozenset(("active", "inactive"))
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -86,6 +96,8 @@ _PHYSICAL_LINE: Final = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+")
 _TIMESTAMP_HINT: Final = (
     "expected a UTC time like 2023-01-22 12:09:39.388884 UTC, or ISO 8601 with Z or an offset"
 )
+_BOM: Final = b"\xef\xbb\xbf"
+_UTF8_CODECS: Final = frozenset(("utf-8", "utf-8-sig"))
 _fromisoformat = datetime.fromisoformat
 
 
@@ -211,6 +223,33 @@ def parse_status_row(
 # --------------------------------------------------------------------------- headers
 
 
+def header_line(stream: IO[bytes]) -> tuple[bytes, int, int]:
+    """Find the header of a CSV file: its first line that is not blank.
+
+    Every reader of the inputs skips blank lines before the header by this one rule: a
+    line is blank when nothing but its line break (and, on the first line, a byte order
+    mark) is on it.
+
+    Args:
+        stream: the file, opened in binary mode at its start.
+
+    Returns:
+        The header (without its line break or byte order mark; empty at the end of the
+        file), its line number, and the offset of the byte after it.
+    """
+    data_start = 0
+    number = 0
+    while raw := stream.readline():
+        number += 1
+        data_start += len(raw)
+        body = raw.removesuffix(b"\n").removesuffix(b"\r")
+        if number == 1:
+            body = body.removeprefix(_BOM)
+        if body:
+            return body, number, data_start
+    return b"", number, data_start
+
+
 def source_name(source: object) -> str:
     """The name of an input for messages: its path, or its stream's name, or ``<memory>``."""
     if isinstance(source, (str, os.PathLike)):
@@ -219,14 +258,22 @@ def source_name(source: object) -> str:
     return name if isinstance(name, str) else MEMORY
 
 
-def column_indices(header: Sequence[str], required: Sequence[str], path: str) -> dict[str, int]:
+def column_indices(
+    header: Sequence[str], required: Sequence[str], path: str, line: int = 1
+) -> dict[str, int]:
     """Find the required columns in a header row, by name (``day`` for ``dayOfWeek``).
+
+    Args:
+        header: the header's fields.
+        required: the columns the file must have.
+        path: the file, for messages.
+        line: the header's line number (blank lines may come before it).
 
     Returns:
         The index of each required column.
 
     Raises:
-        InputDataError: a required column is missing (reported at line 1).
+        InputDataError: a required column is missing (reported at the header's line).
     """
     names = [name.strip().lstrip("\ufeff") for name in header]
     found: dict[str, int] = {}
@@ -239,7 +286,7 @@ def column_indices(header: Sequence[str], required: Sequence[str], path: str) ->
             f"(the header has: {', '.join(names) or 'nothing'}); "
             f"expected the columns {', '.join(required)}",
             path=path,
-            line=1,
+            line=line,
         )
     return {name: found[name] for name in required}
 
@@ -283,6 +330,12 @@ def _physical_lines(stream: IO[str]) -> Iterator[str]:
 
 
 def _table_rows(stream: IO[str], path: str, source: Source) -> Iterator[tuple[int, list[str]]]:
+    """``(line, fields)`` of each non-blank record, its first physical line's number.
+
+    Raises:
+        InputDataError: not valid CSV, or a stream that cannot be decoded (see
+            :func:`_undecodable_kept`).
+    """
     lines = stream if isinstance(source, (str, os.PathLike)) else _physical_lines(stream)
     reader = csv.reader(lines)
     try:
@@ -294,50 +347,109 @@ def _table_rows(stream: IO[str], path: str, source: Source) -> Iterator[tuple[in
     except csv.Error as err:
         raise InputDataError(f"not valid CSV: {err}", path=path, line=reader.line_num) from err
     except UnicodeDecodeError as err:
-        # The text layer decodes whole blocks ahead of the rows: find the line in the bytes.
-        line = _first_line_not_utf8(source) if isinstance(source, (str, os.PathLike)) else None
+        # Only a stream the caller had read from before decodes strictly.
         raise InputDataError(
-            "not valid UTF-8; save the file as UTF-8", path=path, line=line
+            f"{NOT_UTF8}, in a text stream that had been read from before (so its bad rows "
+            "cannot be skipped); save the data as UTF-8, or pass its path",
+            path=path,
         ) from err
 
 
-def _first_line_not_utf8(path: str | os.PathLike[str]) -> int | None:
-    """The number of the first line of a file that is not UTF-8."""
-    with open(path, "rb") as stream:
-        for number, line in enumerate(stream, 1):
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError:
-                return number
-    return None  # pragma: no cover - the text layer found one
+def _is_text(row: Sequence[str]) -> bool:
+    """False for a row holding bytes that were not UTF-8 (decoded as surrogate escapes)."""
+    text = "".join(row)
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _row_bytes(row: Sequence[str]) -> str:
+    """A row that is not UTF-8, shown as the fast reader shows it: the repr of its bytes."""
+    text = ",".join(row)
+    try:
+        return repr(text.encode("utf-8", "surrogateescape"))
+    except UnicodeEncodeError:  # a lone surrogate a text stream held, not a byte
+        return repr(text.encode("utf-8", "backslashreplace"))
+
+
+def _text_rows(
+    rows: Iterator[tuple[int, list[str]]], path: str, errors: RowErrors
+) -> Iterator[tuple[int, list[str]]]:
+    """The rows that are text; the others go to ``errors`` as :data:`NOT_UTF8`.
+
+    The bytes are decoded with surrogate escapes, so that a bad byte spoils only its own
+    record: the CSV syntax (commas, quotes, line breaks) is ASCII and reads the same.
+    """
+    for line, row in rows:
+        if _is_text(row):
+            yield line, row
+        else:
+            errors.bad_row(NOT_UTF8, path=path, line=line, row=_row_bytes(row))
+
+
+@contextlib.contextmanager
+def _undecodable_kept(stream: IO[str]) -> Iterator[None]:
+    """Let a UTF-8 text stream over bytes (``sys.stdin``) pass bad bytes on as escapes.
+
+    Such a stream would stop at the first byte that is not UTF-8, in a block read ahead of
+    the rows; decoded with ``surrogateescape`` instead, that byte spoils only its row, as
+    it does when the file is read by its path. The stream's error handler is restored
+    afterwards. A stream already read from cannot change its handler: it stays strict.
+    """
+    if (
+        not isinstance(stream, io.TextIOWrapper)
+        or stream.errors != "strict"
+        or codecs.lookup(stream.encoding).name not in _UTF8_CODECS
+    ):
+        yield
+        return
+    try:
+        stream.reconfigure(errors="surrogateescape")
+    except io.UnsupportedOperation:
+        changed = False
+    else:
+        changed = True
+    try:
+        yield
+    finally:
+        if changed:
+            with contextlib.suppress(io.UnsupportedOperation, ValueError):
+                stream.reconfigure(errors="strict")
 
 
 @contextlib.contextmanager
 def open_table(
-    source: Source, required: Sequence[str], what: str, *, blank_lines_first: bool = False
+    source: Source, required: Sequence[str], what: str, *, errors: RowErrors | None = None
 ) -> Iterator[Table]:
     """Open a CSV input for reading row by row, after checking its header.
+
+    Blank lines are skipped, before the header too (the rule of :func:`header_line`).
 
     Args:
         source: a path, or a text stream (read from its current position).
         required: the columns it must have.
         what: what the file holds, for messages (``"business hours"``).
-        blank_lines_first: blank lines may come before the header (else the header must
-            be the first line).
+        errors: where rows that are not UTF-8 go (default: the first one raises).
 
     Yields:
-        The table, its rows not read yet.
+        The table, its rows not read yet; rows that are not UTF-8 are left out of
+        ``rows`` and given to ``errors``.
 
     Raises:
-        InputDataError: the file cannot be read, is empty, does not start with its header,
-            or lacks a required column.
+        InputDataError: the file cannot be read, is empty, lacks a required column, or
+            its header is not UTF-8; (while reading the rows) not valid CSV, or a row
+            that is not UTF-8 in fail mode.
     """
     path = source_name(source)
     with contextlib.ExitStack() as stack:
         if isinstance(source, (str, os.PathLike)):
             try:
                 stream: IO[str] = stack.enter_context(
-                    open(source, encoding="utf-8-sig", newline="")
+                    open(source, encoding="utf-8-sig", errors="surrogateescape", newline="")
                 )
             except OSError as err:
                 raise InputDataError(
@@ -345,6 +457,7 @@ def open_table(
                 ) from err
         else:
             stream = source
+            stack.enter_context(_undecodable_kept(stream))
         rows = _table_rows(stream, path, source)
         first = next(rows, None)
         if first is None:
@@ -353,9 +466,10 @@ def open_table(
                 path=path,
             )
         line, header = first
-        if line != 1 and not blank_lines_first:
-            raise InputDataError("the header must be the first line", path=path, line=line)
-        yield Table(path, header, column_indices(header, required, path), rows)
+        if not _is_text(header):
+            raise InputDataError(f"the header is {NOT_UTF8}", path=path, line=line)
+        columns = column_indices(header, required, path, line)
+        yield Table(path, header, columns, _text_rows(rows, path, errors or RowErrors()))
 
 
 def iter_polls(source: Source, *, errors: RowErrors | None = None) -> Iterator[Poll]:
@@ -370,7 +484,7 @@ def iter_polls(source: Source, *, errors: RowErrors | None = None) -> Iterator[P
             lacks a required column.
     """
     errors = errors if errors is not None else RowErrors()
-    with open_table(source, STATUS_COLUMNS, "status", blank_lines_first=True) as table:
+    with open_table(source, STATUS_COLUMNS, "status", errors=errors) as table:
         columns = table.columns
         store, status, stamp = (columns[name] for name in STATUS_COLUMNS)
         width = len(table.header)
@@ -388,7 +502,7 @@ def iter_polls(source: Source, *, errors: RowErrors | None = None) -> Iterator[P
 
 
 def _hours_rows(source: Source, errors: RowErrors) -> Iterator[tuple[str, int, int, int]]:
-    with open_table(source, HOURS_COLUMNS, "business hours") as table:
+    with open_table(source, HOURS_COLUMNS, "business hours", errors=errors) as table:
         indices = [table.columns[name] for name in HOURS_COLUMNS]
         width = len(table.header)
         times = _TimesOfDay()
@@ -404,9 +518,12 @@ def _hours_rows(source: Source, errors: RowErrors) -> Iterator[tuple[str, int, i
                 errors.bad_row(str(err), path=table.path, line=line, row=",".join(row))
 
 
-def _clean_text(source: Source) -> str | None:
-    """A small file's text when it can be split with C-level passes: a path, UTF-8, no
-    quotes or bare carriage returns (CRLF becomes LF); otherwise None.
+def _clean_text(source: Source) -> tuple[str, int, str] | None:
+    """A small file's header, its line and the rows after it, when they can be split with
+    C-level passes: a path, UTF-8, no quotes or bare carriage returns (CRLF becomes LF);
+    otherwise None.
+
+    Blank lines before the header are skipped (:func:`header_line`).
 
     Raises:
         InputDataError: the file cannot be read.
@@ -415,16 +532,21 @@ def _clean_text(source: Source) -> str | None:
         return None
     try:
         with open(source, "rb") as stream:
-            text = stream.read().decode("utf-8-sig")
+            header_bytes, line, _ = header_line(stream)
+            body_bytes = stream.read()
     except OSError as err:
         raise InputDataError(
             f"cannot read the file: {err.strerror or err}", path=os.fspath(source)
         ) from err
+    try:
+        header, text = header_bytes.decode("utf-8"), body_bytes.decode("utf-8")
     except UnicodeDecodeError:
         return None
     if "\r" in text:
         text = text.replace("\r\n", "\n")
-    return None if '"' in text or "\r" in text else text
+    if '"' in header or "\r" in header or '"' in text or "\r" in text:
+        return None
+    return header, line, text
 
 
 def _aligned_fields(body: str, width: int) -> list[str] | None:
@@ -451,19 +573,20 @@ def _fast_columns(source: Source, required: Sequence[str]) -> dict[str, list[str
 
     Returns:
         Each required column's values, or None when the file needs the row-by-row reader
-        (not a path, quoted fields, blank lines, a row with the wrong number of fields).
+        (not a path, not UTF-8, quoted fields, blank lines among the rows, a row with the
+        wrong number of fields).
 
     Raises:
         InputDataError: the file cannot be read, or lacks a required column.
     """
-    text = _clean_text(source)
-    if text is None:
+    clean = _clean_text(source)
+    if clean is None:
         return None
-    header, _, body = text.partition("\n")
-    if not header.strip():
+    header, line, body = clean
+    if not header:
         return None
     names = header.split(",")
-    columns = column_indices(names, required, os.fspath(cast("str", source)))
+    columns = column_indices(names, required, os.fspath(cast("str", source)), line)
     fields = _aligned_fields(body, len(names))
     if fields is None:
         return None
@@ -555,7 +678,7 @@ def iter_business_hours(
 
 
 def _timezone_rows(source: Source, errors: RowErrors) -> Iterator[tuple[str, str]]:
-    with open_table(source, TIMEZONE_COLUMNS, "time zones") as table:
+    with open_table(source, TIMEZONE_COLUMNS, "time zones", errors=errors) as table:
         columns = table.columns
         store, zone = columns["store_id"], columns["timezone_str"]
         width = len(table.header)

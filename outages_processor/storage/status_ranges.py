@@ -29,7 +29,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from operator import attrgetter
-from typing import IO, Final
+from typing import Final
 
 import attrs
 
@@ -44,10 +44,12 @@ from outages_processor.models.uptime import (
 from outages_processor.storage import poll_times
 from outages_processor.storage.csv_inputs import (
     MEMORY,
+    NOT_UTF8,
     STATUS_COLUMNS,
     RowErrors,
     Source,
     column_indices,
+    header_line,
     open_table,
     parse_status_row,
 )
@@ -71,7 +73,6 @@ _STATUSES: Final = frozenset(("active", "inactive"))
 # A chunk with a time outside these is read row by row, which rejects the row.
 _FIRST_SECONDS: Final = FIRST_INSTANT.timestamp()
 _LAST_SECONDS: Final = LAST_INSTANT.timestamp()
-_BOM: Final = b"\xef\xbb\xbf"
 
 _fromisoformat = datetime.fromisoformat
 _to_epoch = datetime.timestamp
@@ -112,25 +113,6 @@ class StatusLayout:
     sequential: bool = False
 
 
-def _header_line(stream: IO[bytes]) -> tuple[bytes, int, int]:
-    """The first line that is not blank (without its line break), its number and its end.
-
-    The byte order mark of the first line is dropped; the header is empty at the end of
-    the file.
-    """
-    data_start = 0
-    number = 0
-    while raw := stream.readline():
-        number += 1
-        data_start += len(raw)
-        body = raw.removesuffix(b"\n").removesuffix(b"\r")
-        if number == 1:
-            body = body.removeprefix(_BOM)
-        if body:
-            return body, number, data_start
-    return b"", number, data_start
-
-
 def read_status_layout(path: str | os.PathLike[str]) -> StatusLayout:
     """Read the header of a status file: its first line that is not blank.
 
@@ -143,7 +125,7 @@ def read_status_layout(path: str | os.PathLike[str]) -> StatusLayout:
     display = os.fspath(path)
     try:
         with open(path, "rb") as stream:
-            header_bytes, line, data_start = _header_line(stream)
+            header_bytes, line, data_start = header_line(stream)
             size = os.fstat(stream.fileno()).st_size
     except OSError as err:
         raise InputDataError(f"cannot read the file: {err.strerror or err}", path=display) from err
@@ -160,9 +142,9 @@ def read_status_layout(path: str | os.PathLike[str]) -> StatusLayout:
     try:
         header_text = header_bytes.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise InputDataError("the header is not valid UTF-8", path=display, line=line) from err
+        raise InputDataError(f"the header is {NOT_UTF8}", path=display, line=line) from err
     header = header_text.split(",")
-    indices = column_indices(header, STATUS_COLUMNS, display)
+    indices = column_indices(header, STATUS_COLUMNS, display, line)
     return StatusLayout(
         display,
         size,
@@ -285,10 +267,14 @@ class _NeedsSequential(_StopRead):
 class _PollCollector:
     """Collects one part's poll times by store, and its bad rows."""
 
-    def __init__(self, path: str, columns: int, on_error: OnError) -> None:
+    def __init__(
+        self, path: str, columns: int, on_error: OnError, errors: RowErrors | None = None
+    ) -> None:
         self.path = path
         self.columns = columns
-        self.errors = RowErrors(on_error)
+        # The sequential reader shares its bad rows with the table, which finds the rows
+        # that are not UTF-8: the rejects stay in line order.
+        self.errors = errors if errors is not None else RowErrors(on_error)
         self.groups = _Groups()
         # The fast path keys stores by "\n" + id when the id is the first column (the line
         # break it splits on stays glued to the first field); merged at the end.
@@ -410,6 +396,11 @@ class _RangeReader:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
+            # A quote or a bare CR anywhere, on a bad line too, sends the file to the CSV
+            # module as it does in a clean chunk: a quote may open a field that spans lines
+            # and a bare CR ends a line there, so only that reader counts lines right.
+            if b'"' in raw or b"\r" in raw.replace(b"\r\n", b"\n"):
+                raise _NeedsSequential from None
             self._careful(raw.split(b"\n")[:-1], lines_before)
             return
         if "\r" in text:
@@ -456,19 +447,19 @@ class _RangeReader:
         first = self.first_line() + lines_before
         for index, line in enumerate(lines):
             if isinstance(line, bytes):
+                # (Quotes and bare CRs were sent to the sequential reader by the caller.)
+                line = line.removesuffix(b"\r")
                 try:
                     line = line.decode("utf-8")
                 except UnicodeDecodeError:
                     if collector.errors.on_error == "fail":
-                        collector.error = ("not valid UTF-8", first + index)
+                        collector.error = (NOT_UTF8, first + index)
                         raise _StopRead from None
+                    # The row as the sequential reader shows it too: its bytes' repr.
                     collector.errors.bad_row(
-                        "not valid UTF-8", path=layout.path, line=first + index, row=repr(line)
+                        NOT_UTF8, path=layout.path, line=first + index, row=repr(line)
                     )
                     continue
-                line = line.removesuffix("\r")
-                if "\r" in line or '"' in line:
-                    raise _NeedsSequential
             if line:
                 collector.row(
                     line.split(","), first + index, layout.store, layout.status, layout.timestamp
@@ -562,12 +553,16 @@ def read_status_sequential(
 
     Returns:
         All the polls by partition (``error`` set at the first bad row in fail mode).
+        Rows that are not UTF-8 are bad rows, reported as :func:`read_status_part` does.
 
     Raises:
-        InputDataError: the file cannot be read, is empty or lacks a required column.
+        InputDataError: the file cannot be read, is empty, lacks a required column, or
+            is not valid CSV; or, in fail mode, a row is not UTF-8
+            (``file:line: not valid UTF-8``).
     """
-    with open_table(source, STATUS_COLUMNS, "status", blank_lines_first=True) as table:
-        collector = _PollCollector(table.path, len(table.header), on_error)
+    errors = RowErrors(on_error)
+    with open_table(source, STATUS_COLUMNS, "status", errors=errors) as table:
+        collector = _PollCollector(table.path, len(table.header), on_error, errors)
         store, status, stamp = (table.columns[name] for name in STATUS_COLUMNS)
         try:
             for line, row in table.rows:

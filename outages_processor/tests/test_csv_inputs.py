@@ -606,27 +606,33 @@ def test_quotes_in_a_chunk_that_is_not_utf8_need_the_sequential_reader(tmp_path:
         pytest.param(
             read_status_sequential,
             b"store_id,status,timestamp_utc\n\xff\n",
-            "nope.csv:2: not valid UTF-8; save the file as UTF-8",
+            "nope.csv:2: not valid UTF-8$",
             id="status-bytes",
         ),
         pytest.param(
             read_business_hours,
             b"store_id,day,start_time_local,end_time_local\n\xff\n",
-            "nope.csv:2: not valid UTF-8; save the file as UTF-8",
+            "nope.csv:2: not valid UTF-8$",
             id="hours-bytes",
         ),
         pytest.param(
             read_timezones,
-            b"\nstore_id,timezone_str\n",
-            "nope.csv:2: the header must be the first line",
-            id="zones-blank-first",
+            b"store_id,timezone_str\n1,UTC\n2,\xffUTC\n",
+            "nope.csv:3: not valid UTF-8$",
+            id="zones-bytes",
+        ),
+        pytest.param(
+            read_timezones,
+            b"\n\"store_id\",timezone_\xff\n",
+            "nope.csv:2: the header is not valid UTF-8$",
+            id="zones-header-bytes",
         ),
     ],
 )
 def test_unreadable_files_name_the_file(
     reader: object, content: bytes | None, message: str, tmp_path: Path
 ) -> None:
-    """Missing files, bytes that are not UTF-8 and misplaced headers name the file."""
+    """Missing files and bytes that are not UTF-8 name the file (and the line)."""
     path = tmp_path / "nope.csv"
     if content is not None:
         path.write_bytes(content)
@@ -692,3 +698,187 @@ def test_row_errors_know_only_fail_and_skip() -> None:
     """Another on_error value is a ValueError."""
     with pytest.raises(ValueError, match="'on_error' must be in"):
         RowErrors("ignore")  # type: ignore[arg-type]
+
+
+# ----------------------------------------------------------------------------- blank lines, bytes
+
+LEADS = [pytest.param(lead, id=repr(lead)) for lead in ("\n", "\r\n\n", "\ufeff\n")]
+HOURS_TEXT = "store_id,day,start_time_local,end_time_local\n1,0,09:00,17:00\n"
+ZONES_TEXT = "store_id,timezone_str\n1,Asia/Tokyo\n"
+STATUS_TEXT = STATUS_HEADER + "\n1,active,2023-01-22 12:00:00 UTC\n"
+
+
+def _read_status_fast(path: Path) -> object:
+    return _polls(_read(path))
+
+
+def _read_status_sequential(path: Path) -> object:
+    return _polls(read_status_sequential(path))
+
+
+def _iter_hours(path: Path) -> object:
+    return list(iter_business_hours(path))
+
+
+def _iter_zones(path: Path) -> object:
+    return list(iter_timezones(path))
+
+
+@pytest.mark.parametrize("lead", LEADS)
+@pytest.mark.parametrize(
+    ("reader", "text"),
+    [
+        pytest.param(_read_status_fast, STATUS_TEXT, id="status-ranges"),
+        pytest.param(_read_status_sequential, STATUS_TEXT, id="status-sequential"),
+        pytest.param(read_business_hours, HOURS_TEXT, id="hours"),
+        pytest.param(_iter_hours, HOURS_TEXT, id="hours-rows"),
+        pytest.param(read_timezones, ZONES_TEXT, id="zones"),
+        pytest.param(_iter_zones, ZONES_TEXT, id="zones-rows"),
+    ],
+)
+def test_every_reader_skips_blank_lines_before_the_header(
+    reader: object, text: str, lead: str, tmp_path: Path
+) -> None:
+    """Blank lines before the header are skipped by all three files' readers alike."""
+    plain, led = tmp_path / "plain.csv", tmp_path / "led.csv"
+    plain.write_text(text, encoding="utf-8", newline="")
+    led.write_text(lead + text, encoding="utf-8", newline="")
+    assert reader(led) == reader(plain)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("reader", "header"),
+    [
+        pytest.param(read_status_layout, "store_id,status", id="status-ranges"),
+        pytest.param(read_status_sequential, '"store_id",status', id="status-sequential"),
+        pytest.param(read_business_hours, "store_id,day,start_time_local", id="hours"),
+        pytest.param(read_timezones, "store_id,zone", id="zones"),
+    ],
+)
+def test_a_missing_column_is_reported_at_the_header_line(
+    reader: object, header: str, tmp_path: Path
+) -> None:
+    """After blank lines, a header that lacks a column is named at its own line."""
+    path = tmp_path / "in.csv"
+    path.write_text("\n\n" + header + "\n1,x\n", encoding="utf-8")
+    with pytest.raises(InputDataError, match=r"in\.csv:3: missing column"):
+        reader(path)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("reader", "content", "kept"),
+    [
+        pytest.param(
+            read_business_hours,
+            b"store_id,day,start_time_local,end_time_local\n"
+            b"1,0,09:00,17:00\n\xff2,0,09:00,17:00\n",
+            {"1": [(0, 32400, 61200)]},
+            id="hours",
+        ),
+        pytest.param(
+            read_business_hours,
+            b'store_id,day,start_time_local,end_time_local\n"1",0,09:00,17:00\n'
+            b"2\xc3,0,09:00,17:00\n",
+            {"1": [(0, 32400, 61200)]},
+            id="hours-quoted",
+        ),
+        pytest.param(
+            read_timezones,
+            b"store_id,timezone_str\n1,UTC\n2,Asia/T\xf4kyo\n",
+            {"1": "UTC"},
+            id="zones",
+        ),
+        pytest.param(
+            read_timezones,
+            b'store_id,timezone_str\r\n1,"UTC"\r\n2,\x80UTC\r\n',
+            {"1": "UTC"},
+            id="zones-quoted-crlf",
+        ),
+    ],
+)
+def test_a_row_not_utf8_is_skipped_and_listed(
+    reader: object, content: bytes, kept: object, tmp_path: Path
+) -> None:
+    """Skip mode: a row of hours or time zones that is not UTF-8 is a reject, not fatal."""
+    path = tmp_path / "in.csv"
+    path.write_bytes(content)
+    errors = RowErrors("skip")
+    assert reader(path, errors=errors) == kept  # type: ignore[operator]
+    assert [(r.path, r.line, r.reason) for r in errors.rejects] == [
+        (str(path), 3, "not valid UTF-8")
+    ]
+
+
+def test_a_quoted_status_file_lists_a_row_not_utf8(tmp_path: Path) -> None:
+    """The CSV module's reader skips a row that is not UTF-8 and reads the others."""
+    path = tmp_path / "status.csv"
+    path.write_bytes(
+        b'store_id,status,timestamp_utc\n"a\nb",active,2023-01-22 12:00:00 UTC\n'
+        b"2\xff,active,2023-01-22 12:00:00 UTC\n3,inactive,2023-01-22 12:00:00 UTC\n"
+    )
+    part = read_status_sequential(path, on_error="skip")
+    assert sorted(_polls(part)) == ["3", "a\nb"]
+    assert [(r.line, r.reason, r.row) for r in part.rejects] == [
+        (4, "not valid UTF-8", repr(b"2\xff,active,2023-01-22 12:00:00 UTC"))
+    ]
+
+
+def test_a_quoted_field_spanning_lines_with_bad_bytes_is_one_reject(tmp_path: Path) -> None:
+    """A record over two lines with bad bytes is one reject at its first line; rows after
+    it keep their physical line numbers."""
+    path = tmp_path / "status.csv"
+    path.write_bytes(
+        b'store_id,status,timestamp_utc\n"a\n\xffb",active,2023-01-22 12:00:00 UTC\n'
+        b"3,bogus,2023-01-22 12:00:00 UTC\n4,active,2023-01-22 12:00:00 UTC\n"
+    )
+    part = read_status_sequential(path, on_error="skip")
+    assert sorted(_polls(part)) == ["4"]
+    assert [(r.line, r.reason[:14]) for r in part.rejects] == [
+        (2, "not valid UTF-"),
+        (4, "unknown status"),
+    ]
+
+
+def test_a_bad_line_with_a_quote_sends_the_file_to_the_csv_module(tmp_path: Path) -> None:
+    """The range reader hands over a chunk whose undecodable line opens a quoted field."""
+    path = tmp_path / "status.csv"
+    path.write_bytes(
+        b'store_id,status,timestamp_utc\n"\xff\n2",active,2023-01-22 12:00:00 UTC\n'
+        b"3,active,2023-01-22 12:00:00 UTC\n"
+    )
+    assert _read(path, on_error="skip").needs_sequential
+    part = read_status_sequential(path, on_error="skip")
+    assert sorted(_polls(part)) == ["3"]
+    assert [r.line for r in part.rejects] == [2]
+
+
+def test_a_crlf_row_not_utf8_is_listed_without_its_line_break(tmp_path: Path) -> None:
+    """Both readers show the bytes of a bad CRLF row without the CR."""
+    content = b"store_id,status,timestamp_utc\r\n1,active,2023-01-22 UTC\r\n\xff,x,y\r\n"
+    path = tmp_path / "status.csv"
+    path.write_bytes(content)
+    by_ranges = _read(path, on_error="skip").rejects
+    stream = io.TextIOWrapper(io.BytesIO(content), encoding="utf-8", newline="")
+    by_module = read_status_sequential(stream, on_error="skip").rejects
+    assert [(r.line, r.row) for r in by_ranges] == [(3, repr(b"\xff,x,y"))]
+    assert [(r.line, r.row) for r in by_module] == [(3, repr(b"\xff,x,y"))]
+
+
+def test_a_text_stream_gets_its_error_handler_back() -> None:
+    """Reading a strict UTF-8 stream with a bad row leaves the stream strict again."""
+    content = STATUS_TEXT.encode("utf-8") + b"\xff,active,x\n"
+    stream = io.TextIOWrapper(io.BytesIO(content), encoding="utf-8")
+    part = read_status_sequential(stream, on_error="skip")
+    assert part.polls == 1 and [r.line for r in part.rejects] == [3]
+    assert stream.errors == "strict"
+
+
+def test_a_text_stream_read_from_before_says_what_to_do() -> None:
+    """A strict stream already read from cannot skip a bad row: one line says so."""
+    rows = "".join(f"{n},active,2023-01-22 12:00:00 UTC\n" for n in range(400))
+    # The bad byte lies beyond the block the text layer decodes for the first line.
+    content = f"# a preamble\n{STATUS_HEADER}\n{rows}".encode("utf-8") + b"\xff,active,x\n"
+    stream = io.TextIOWrapper(io.BytesIO(content), encoding="utf-8")
+    stream.readline()
+    with pytest.raises(InputDataError, match=r"^<memory>: not valid UTF-8, in a text stream"):
+        read_status_sequential(stream, on_error="skip")

@@ -2,16 +2,25 @@
 
 Regression tests for quoted fields that dropped polls, polls before 1970 read with the
 opposite status, and bad input (a time zone folder, instants out of range, blank lines
-before the header, bare carriage returns) that ended in a traceback or a wrong message.
+before the header, bare carriage returns, a worker process killed by the system) that ended
+in a traceback or a wrong message.
 """
 
 from __future__ import annotations
 
 import io
 import math
+import multiprocessing
+import os
 import re
+import signal
+import subprocess
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -20,9 +29,10 @@ from typer.testing import CliRunner
 
 from outages_processor.core.business_hours import load_zone
 from outages_processor.core.uptime import compute_uptime
-from outages_processor.errors import InputDataError
+from outages_processor.errors import InputDataError, ReportError
 from outages_processor.models.uptime import FIRST_INSTANT, LAST_INSTANT, Poll
-from outages_processor.reports import ReportService, build_report, write_report_csv
+from outages_processor.reports import ReportService, build_report, building, write_report_csv
+from outages_processor.reports.pool import WORKER_DIED
 from outages_processor.scripts.main import app
 from outages_processor.storage import poll_times
 from outages_processor.storage.csv_inputs import is_time_zone, read_timezones
@@ -310,3 +320,81 @@ def test_blank_lines_before_the_header_are_skipped(jobs: int, tmp_path: Path) ->
     expected = _csv(_files(tmp_path / "plain", rows))
     assert _csv(files, jobs=jobs) == expected
     assert _csv((io.StringIO("\n\n" + rows), *files[1:])) == expected  # type: ignore[arg-type]
+
+
+# ----------------------------------------------------------------------------- issue 7
+
+
+def _killed(*_args: Any) -> None:
+    """Stands for a worker task the out-of-memory killer ends (runs in a worker)."""
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+@pytest.mark.parametrize("stage", ["read_part", "compute_partition"])
+def test_a_killed_pool_worker_is_a_report_error(
+    stage: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process pool worker killed while reading or computing is a ReportError to act on."""
+    files = _files(tmp_path, f"{HEADER}\n1,active,2023-01-25 10:00:00 UTC\n")
+    monkeypatch.setattr(building, stage, _killed)
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) as pool:
+        with pytest.raises(ReportError) as caught:
+            build_report(*files, executor=pool, jobs=2)
+    assert str(caught.value) == WORKER_DIED
+    assert isinstance(caught.value.__cause__, BrokenProcessPool)
+    assert not caught.value.transient
+
+
+_KILLED_COMMAND = """
+import os, signal, sys
+from outages_processor.reports import building
+from outages_processor.scripts.main import app
+
+def killed(*args):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+building.read_part = killed  # each forked worker dies as the OOM killer ends it
+building.PARALLEL_MIN_BYTES = 0
+app(sys.argv[1:], prog_name="process_outages")
+"""
+
+
+def test_the_command_says_one_line_when_a_worker_is_killed(tmp_path: Path) -> None:
+    """The command (forked pool, real process) prints one line and exits 3, no traceback."""
+    files = _files(tmp_path, f"{HEADER}\n1,active,2023-01-25 10:00:00 UTC\n")
+    script = tmp_path / "killed.py"
+    script.write_text(_KILLED_COMMAND, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(script), *_args(files, "--jobs", "2")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 3, done.stderr
+    assert done.stderr == f"error: {WORKER_DIED}\n"
+    assert done.stdout == ""
+
+
+@pytest.mark.parametrize("which", [1, 2], ids=["hours", "zones"])
+def test_an_hours_or_zones_row_not_utf8_is_skipped_and_listed(which: int, tmp_path: Path) -> None:
+    """--on-error skip: such a row of the hours or time zones file is listed, not fatal."""
+    files = _files(tmp_path, f"{HEADER}\n1,active,2023-01-25 10:00:00 UTC\n")
+    good = (NO_HOURS + "2,0,09:00,17:00\n", NO_ZONES + "2,UTC\n")[which - 1]
+    files[which].write_bytes(good.encode("utf-8") + b"3\xff,0,09:00,17:00\n")
+    result = runner.invoke(app, _args(files, "--on-error", "skip"))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[1] == f"1,{FULL_UPTIME}"
+    assert result.stderr.splitlines()[1:] == [f"skipped {files[which]}:3: not valid UTF-8"]
+
+
+@pytest.mark.parametrize("which", [1, 2], ids=["hours", "zones"])
+def test_an_hours_or_zones_row_not_utf8_stops_with_its_line(which: int, tmp_path: Path) -> None:
+    """Fail mode: one line naming the file and line, exit 3, no report."""
+    files = _files(tmp_path, f"{HEADER}\n1,active,2023-01-25 10:00:00 UTC\n")
+    good = (NO_HOURS + "2,0,09:00,17:00\n", NO_ZONES + "2,UTC\n")[which - 1]
+    files[which].write_bytes(good.encode("utf-8") + b"3\xff,0,09:00,17:00\n")
+    result = runner.invoke(app, _args(files))
+    assert result.exit_code == 3
+    assert result.stderr == f"error: {files[which]}:3: not valid UTF-8 {HINT}\n"
+    assert result.stdout == ""
