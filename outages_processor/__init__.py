@@ -74,9 +74,9 @@ if TYPE_CHECKING:
     )
     from outages_processor.settings import Settings
     from outages_processor.sites import process_site, process_sites
-    from outages_processor.storage.event_store import EventStore, ingest_files
-    from outages_processor.storage.csv_inputs import iter_business_hours, iter_polls, iter_timezones
-    from outages_processor.storage.record_inputs import read_records
+    from outages_processor.stores.event_store import EventStore, ingest_files
+    from outages_processor.inputs.csv_inputs import iter_business_hours, iter_polls, iter_timezones
+    from outages_processor.inputs.record_inputs import read_records
 
 # Public name -> the module that defines it.
 _EXPORTS: dict[str, str] = {
@@ -87,7 +87,7 @@ _EXPORTS: dict[str, str] = {
     "DEFAULT_SINCE": "outages_processor.core.filtering",
     "DEFAULT_TOLERANCE": "outages_processor.core.events",
     "EventMerge": "outages_processor.models.events",
-    "EventStore": "outages_processor.storage.event_store",
+    "EventStore": "outages_processor.stores.event_store",
     "EventStoreBusyError": "outages_processor.errors",
     "IngestResult": "outages_processor.models.events",
     "OutageEvent": "outages_processor.models.events",
@@ -95,9 +95,9 @@ _EXPORTS: dict[str, str] = {
     "RecordBatch": "outages_processor.models.events",
     "RejectedRecord": "outages_processor.models.events",
     "group_events": "outages_processor.core.events",
-    "ingest_files": "outages_processor.storage.event_store",
+    "ingest_files": "outages_processor.stores.event_store",
     "merge_events": "outages_processor.core.events",
-    "read_records": "outages_processor.storage.record_inputs",
+    "read_records": "outages_processor.inputs.record_inputs",
     "Device": "outages_processor.models",
     "EnhancedOutage": "outages_processor.models",
     "EventStoreError": "outages_processor.errors",
@@ -135,9 +135,9 @@ _EXPORTS: dict[str, str] = {
     "run_report": "outages_processor.reports",
     "write_rejects_csv": "outages_processor.reports",
     "write_report_csv": "outages_processor.reports",
-    "iter_business_hours": "outages_processor.storage.csv_inputs",
-    "iter_polls": "outages_processor.storage.csv_inputs",
-    "iter_timezones": "outages_processor.storage.csv_inputs",
+    "iter_business_hours": "outages_processor.inputs.csv_inputs",
+    "iter_polls": "outages_processor.inputs.csv_inputs",
+    "iter_timezones": "outages_processor.inputs.csv_inputs",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])

@@ -224,7 +224,7 @@ def merge_events(
         events: the existing events, as :func:`group_events` made them with the same
             tolerance.
         records: new reports in any order. A report already counted in ``events`` must be
-            left out (:class:`~outages_processor.storage.event_store.EventStore` does this
+            left out (:class:`~outages_processor.stores.event_store.EventStore` does this
             with its table of records), or its event would count it twice; repeats among
             ``records`` count once.
         tolerance: the largest gap between consecutive reports of one event (inclusive).

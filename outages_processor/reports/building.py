@@ -46,9 +46,9 @@ from outages_processor.reports.workers import (
     compute_partition,
     read_part,
 )
-from outages_processor.storage import csv_inputs, status_ranges
-from outages_processor.storage.csv_inputs import RowErrors, Source
-from outages_processor.storage.status_ranges import StatusPart
+from outages_processor.inputs import csv_inputs, status_ranges
+from outages_processor.inputs.csv_inputs import RowErrors, Source
+from outages_processor.inputs.status_ranges import StatusPart
 
 __all__ = ["PARALLEL_MIN_BYTES", "ProgressCallback", "build_report"]
 

@@ -14,8 +14,8 @@ from typing import TypeAlias, cast
 
 from outages_processor.core.business_hours import DEFAULT_TIMEZONE
 from outages_processor.models.uptime import BusinessHours, Poll, StoreTimezone, WeeklyHours
-from outages_processor.storage import csv_inputs
-from outages_processor.storage.csv_inputs import MEMORY, RowErrors, Source
+from outages_processor.inputs import csv_inputs
+from outages_processor.inputs.csv_inputs import MEMORY, RowErrors, Source
 
 __all__ = [
     "HoursInput",

@@ -34,8 +34,8 @@ from outages_processor.reports.building import _Options, build_report, uses_pool
 from outages_processor.reports.inputs import HoursInput, StatusInput, TimezonesInput
 from outages_processor.reports.pool import CancellableExecutor, WorkerPool
 from outages_processor.reports.writing import write_report_csv
-from outages_processor.storage import csv_inputs
-from outages_processor.storage.report_states import HELD, FileLock, ReportFiles
+from outages_processor.inputs import csv_inputs
+from outages_processor.reports.states import HELD, FileLock, ReportFiles
 
 __all__ = ["ReportService"]
 

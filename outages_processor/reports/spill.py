@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
-from outages_processor.storage.report_states import HELD, FileLock
+from outages_processor.reports.states import HELD, FileLock
 
 __all__ = ["PREFIX", "remove_stale_folders", "spill_folder"]
 

@@ -21,8 +21,8 @@ from outages_processor.core.business_hours import BusinessClock, BusinessClocks
 from outages_processor.core.uptime import WEEK, UptimeCalculator
 from outages_processor.models.uptime import Interpolation, OnError
 from outages_processor.reports.inputs import Schedule, Tables, load_tables
-from outages_processor.storage import poll_times, status_ranges
-from outages_processor.storage.status_ranges import PollBlock, StatusPart
+from outages_processor.inputs import poll_times, status_ranges
+from outages_processor.inputs.status_ranges import PollBlock, StatusPart
 
 __all__ = [
     "PROGRESS_STORES",

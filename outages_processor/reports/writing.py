@@ -25,7 +25,7 @@ from outages_processor.models.uptime import (
 )
 from outages_processor.reports.building import ProgressCallback, build_report
 from outages_processor.reports.inputs import HoursInput, StatusInput, TimezonesInput
-from outages_processor.storage.report_files import atomic_open, output_files
+from outages_processor.stores.output_files import atomic_open, output_files
 
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite

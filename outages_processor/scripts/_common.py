@@ -16,7 +16,7 @@ from typing import Any, NoReturn, Optional, TextIO, TypeAlias
 import typer
 
 from outages_processor.errors import OutagesError
-from outages_processor.storage.report_files import resolve_output, writes_in_place
+from outages_processor.stores.output_files import resolve_output, writes_in_place
 
 __all__ = [
     "EXIT_NEEDS_FIX",

@@ -121,7 +121,7 @@ def ingest(  # pylint: disable=too-many-arguments,too-many-positional-arguments
     check_rejects(rejects, on_error)
     check_writable(rejects)
     # pylint: disable-next=import-outside-toplevel
-    from outages_processor.storage.event_store import ingest_files
+    from outages_processor.stores.event_store import ingest_files
 
     # Reading and storing count a line each.
     bars = progress_bars(enabled=stderr_is_terminal(), min_total=2 * PROGRESS_MIN_LINES)
@@ -198,7 +198,7 @@ def list_events(  # pylint: disable=too-many-arguments,too-many-positional-argum
     if start is not None and end is not None and start > end:
         raise typer.BadParameter("--start is after --end", param_hint="'--start'")
     # pylint: disable-next=import-outside-toplevel
-    from outages_processor.storage.event_store import EventStore
+    from outages_processor.stores.event_store import EventStore
 
     # Read-only: listing never writes, so it works in a read-only folder and leaves no file.
     with reported_errors(), EventStore(db, read_only=True) as store:

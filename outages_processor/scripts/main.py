@@ -269,7 +269,7 @@ def _write_rows(
     """Print the JSON lines (--json) and write them to --output: the file appears only
     when stdout took them all; a failure is one line and exit 3."""
     # pylint: disable-next=import-outside-toplevel
-    from outages_processor.storage.report_files import output_files, write_json_lines
+    from outages_processor.stores.output_files import output_files, write_json_lines
 
     try:
         with stdout_data(done) as stdout, output_files() as outputs:

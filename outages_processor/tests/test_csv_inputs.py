@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from outages_processor.errors import InputDataError
 from outages_processor.models.uptime import StoreUptime
-from outages_processor.storage import poll_times, status_ranges
-from outages_processor.storage.csv_inputs import (
+from outages_processor.inputs import poll_times, status_ranges
+from outages_processor.inputs.csv_inputs import (
     RowErrors,
     iter_business_hours,
     iter_polls,
@@ -25,7 +25,7 @@ from outages_processor.storage.csv_inputs import (
     read_report_csv,
     read_timezones,
 )
-from outages_processor.storage.status_ranges import (
+from outages_processor.inputs.status_ranges import (
     PollBlock,
     StatusPart,
     read_status_layout,

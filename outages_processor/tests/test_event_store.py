@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from outages_processor.core.events import group_events
 from outages_processor.errors import EventStoreBusyError, EventStoreError, InputDataError
 from outages_processor.models.events import IngestResult, OutageEvent, OutageRecord, RecordBatch
-from outages_processor.storage import event_store
-from outages_processor.storage.event_store import SCHEMA_VERSION, EventStore, ingest_files
+from outages_processor.stores import event_store
+from outages_processor.stores.event_store import SCHEMA_VERSION, EventStore, ingest_files
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 MINUTE = timedelta(minutes=1)

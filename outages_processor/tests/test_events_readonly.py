@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from outages_processor.errors import EventStoreError
 from outages_processor.models.events import OutageEvent, OutageRecord
 from outages_processor.scripts.main import app
-from outages_processor.storage.event_store import EventStore
+from outages_processor.stores.event_store import EventStore
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 LISTING = (

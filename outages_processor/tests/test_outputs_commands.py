@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 from outages_processor.errors import EventStoreError
 from outages_processor.reports import run_report
 from outages_processor.scripts.main import app
-from outages_processor.storage.event_store import EventStore, ingest_files
-from outages_processor.storage.report_files import resolve_output, writes_in_place
+from outages_processor.stores.event_store import EventStore, ingest_files
+from outages_processor.stores.output_files import resolve_output, writes_in_place
 from outages_processor.tests.uptime_data import generate
 
 runner = CliRunner()

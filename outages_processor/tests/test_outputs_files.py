@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from outages_processor.storage.report_files import (
+from outages_processor.stores.output_files import (
     output_files,
     resolve_output,
     write_text_atomic,

@@ -22,7 +22,7 @@ from outages_processor.errors import ReportError
 from outages_processor.reports import PARALLEL_MIN_BYTES
 from outages_processor.reports import pool as report_pool
 from outages_processor.reports import spill
-from outages_processor.storage.report_states import FileLock
+from outages_processor.reports.states import FileLock
 from outages_processor.tests.uptime_data import write_csv
 
 HAS_PROC = Path("/proc/self/stat").exists()

@@ -10,7 +10,7 @@ import pytest
 
 from outages_processor.errors import InputDataError
 from outages_processor.models.events import RecordBatch, RejectedRecord, epoch_micros
-from outages_processor.storage.record_inputs import format_of, parse_timestamp, read_records
+from outages_processor.inputs.record_inputs import format_of, parse_timestamp, read_records
 
 # 2024-01-01T00:00:00Z in microseconds since the Unix epoch.
 T0 = 1_704_067_200_000_000

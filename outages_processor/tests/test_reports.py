@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 
 from outages_processor.reports import building, inputs
 from outages_processor.reports import workers as report_workers
-from outages_processor.storage import status_ranges
-from outages_processor.storage.csv_inputs import RowErrors
+from outages_processor.inputs import status_ranges
+from outages_processor.inputs.csv_inputs import RowErrors
 from outages_processor.core.uptime import compute_uptime
 from outages_processor.errors import InputDataError
 from outages_processor.models.uptime import RejectedRow, StoreUptime, UptimeReport

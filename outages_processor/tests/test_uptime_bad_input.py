@@ -34,8 +34,8 @@ from outages_processor.models.uptime import FIRST_INSTANT, LAST_INSTANT, Poll
 from outages_processor.reports import ReportService, build_report, building, write_report_csv
 from outages_processor.reports.pool import WORKER_DIED
 from outages_processor.scripts.main import app
-from outages_processor.storage import poll_times
-from outages_processor.storage.csv_inputs import is_time_zone, read_timezones
+from outages_processor.inputs import poll_times
+from outages_processor.inputs.csv_inputs import is_time_zone, read_timezones
 
 runner = CliRunner()
 HEADER = "store_id,status,timestamp_utc"

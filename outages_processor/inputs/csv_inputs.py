@@ -14,7 +14,7 @@ meets it: the bytes are decoded row by row, so one bad row never stops a read in
 
 This module reads any of the files row by row, and the small hours and time zones files
 whole; the large status file has a fast reader of its own in
-:mod:`outages_processor.storage.status_ranges`.
+:mod:`outages_processor.inputs.status_ranges`.
 """
 
 from __future__ import annotations

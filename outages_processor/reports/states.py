@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from outages_processor.errors import ReportError
-from outages_processor.storage.report_files import write_text_atomic
+from outages_processor.stores.output_files import write_text_atomic
 
 __all__ = ["HELD", "FileLock", "ReportFiles"]
 

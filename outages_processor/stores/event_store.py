@@ -64,8 +64,8 @@ from outages_processor.models.events import (
     from_epoch_micros,
     identifier_problem,
 )
-from outages_processor.storage.record_inputs import OnError, RecordFormat, read_records
-from outages_processor.storage.report_files import OutputFiles, output_files, write_csv_rows
+from outages_processor.inputs.record_inputs import OnError, RecordFormat, read_records
+from outages_processor.stores.output_files import OutputFiles, output_files, write_csv_rows
 
 __all__ = [
     "DEFAULT_BUSY_TIMEOUT",
@@ -388,7 +388,7 @@ class EventStore:
 
         Args:
             records: the reports, in any order; a :class:`RecordBatch` (what
-                :func:`~outages_processor.storage.record_inputs.read_records` returns) is
+                :func:`~outages_processor.inputs.record_inputs.read_records` returns) is
                 ingested without building a model object per record, and its rejects are
                 counted as skipped.
             progress: called now and then with the number of records handled so far.

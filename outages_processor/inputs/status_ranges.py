@@ -15,7 +15,7 @@ polls), and the whole file is read from start to end by :func:`read_status_seque
 with the CSV module. Blank lines are skipped everywhere, before the header too.
 
 Poll times travel signed, one array per store for both statuses: see
-:mod:`outages_processor.storage.poll_times`.
+:mod:`outages_processor.inputs.poll_times`.
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ from outages_processor.models.uptime import (
     Poll,
     RejectedRow,
 )
-from outages_processor.storage import poll_times
-from outages_processor.storage.csv_inputs import (
+from outages_processor.inputs import poll_times
+from outages_processor.inputs.csv_inputs import (
     MEMORY,
     NOT_UTF8,
     STATUS_COLUMNS,
@@ -183,7 +183,7 @@ class PollBlock:
     """Poll times of several stores packed into flat arrays, cheap to send to a process.
 
     Store ``store_ids[i]`` has ``counts[i]`` times, following the previous store's in
-    ``times``: signed as :mod:`~outages_processor.storage.poll_times` encodes them (positive
+    ``times``: signed as :mod:`~outages_processor.inputs.poll_times` encodes them (positive
     for an active poll, negative for an inactive one), in file order. A block can wait in
     a file (``spilled``) so that only its store ids and the file's name travel between
     processes of one machine.
@@ -244,7 +244,7 @@ class StatusPart:
 
 
 class _Groups(dict[str, "array[float]"]):
-    """Signed poll times by store (see :mod:`~outages_processor.storage.poll_times`).
+    """Signed poll times by store (see :mod:`~outages_processor.inputs.poll_times`).
 
     One number per poll keeps one array per store, whatever its status; a new store gets
     an empty array on first use. Arrays hold plain doubles: keeping millions of float

@@ -1,0 +1,2 @@
+"""File readers: CSV tables, the status file (byte ranges), business hours, time zones and
+event records, each with ``file:line`` errors and rejects."""

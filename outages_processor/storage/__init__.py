@@ -1,1 +1,0 @@
-"""Local I/O: input files, atomic output files and the SQLite event store."""
