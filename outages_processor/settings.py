@@ -4,6 +4,14 @@ Each value comes from the first place that has it: an explicit argument (a comma
 flag), then the environment, then a ``.env`` file in the working directory, then the
 default below. There is no default API key.
 
+This module is the one home of the defaults of the site job's settings: the retry policy
+(:class:`~outages_processor.api.RetryPolicy`), the site job (``process_sites``) and the
+command line all read them from here, and the command line's help shows them. It imports
+httpx only when a URL is checked, so that the command line's help stays fast. The defaults
+of the data rules (the site cut-off ``DEFAULT_SINCE``, the events ``DEFAULT_TOLERANCE``, the
+stores' default time zone) stay beside their rules in ``core/``, which imports nothing of
+this package but ``models``.
+
 The key is checked when settings load: surrounding whitespace (a ``.env`` value ending in
 ``\n``, a variable ending in ``\r``) is stripped, and what is left must be printable ASCII
 without whitespace, since it travels in an HTTP header. A bad key is a :class:`ConfigError`
@@ -19,13 +27,16 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import attrs
-import httpx
 
 from outages_processor.errors import ConfigError
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "DEFAULT_INITIAL_WAIT",
+    "DEFAULT_MAX_RETRY_AFTER",
     "DEFAULT_MAX_RETRY_TIME",
+    "DEFAULT_MAX_WAIT",
+    "DEFAULT_MAX_WORKERS",
     "DEFAULT_TIMEOUT",
     "DEFAULT_TRIES",
     "ENV_API_KEY",
@@ -42,6 +53,14 @@ DEFAULT_TRIES = 5
 """Attempts per request, the first included."""
 DEFAULT_MAX_RETRY_TIME = 60.0
 """Seconds one request may take, its retries and their waits included (a deadline)."""
+DEFAULT_INITIAL_WAIT = 0.5
+"""Seconds, the upper bound of the first backoff wait (each next bound doubles)."""
+DEFAULT_MAX_WAIT = 8.0
+"""Seconds, the cap of any backoff wait."""
+DEFAULT_MAX_RETRY_AFTER = 30.0
+"""Seconds, the cap of a wait asked for by a ``Retry-After`` header."""
+DEFAULT_MAX_WORKERS = 32
+"""Sites handled at once (each needs up to two requests, one after the other)."""
 ENV_API_KEY = "KRAKENFLEX_API_KEY"
 ENV_BASE_URL = "KRAKENFLEX_BASE_URL"
 
@@ -62,6 +81,9 @@ def check_base_url(url: str) -> str:
     Raises:
         ConfigError: the URL cannot be parsed, or is not http(s) with a host.
     """
+    # Imported here: the command line reads this module's defaults for its help.
+    import httpx  # pylint: disable=import-outside-toplevel
+
     value = _without_trailing_slash(url)
     problem = f"base URL {value!r} is not an http(s) URL"
     try:

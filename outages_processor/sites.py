@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
+from outages_processor._time import as_instant
 from outages_processor.api import (
     KrakenFlexClient,
     check_site_id,
@@ -21,15 +22,12 @@ from outages_processor.api import (
 )
 from outages_processor.core.filtering import DEFAULT_SINCE, select_site_outages
 from outages_processor.errors import OutagesError
-from outages_processor.models import Outage, SiteResult
-from outages_processor.settings import Settings
+from outages_processor.models import Outage, SiteResult, SiteResults
+from outages_processor.settings import DEFAULT_MAX_WORKERS, Settings
 
 __all__ = ["DEFAULT_MAX_WORKERS", "check_site_id", "process_site", "process_sites"]
 
 logger = logging.getLogger("outages_processor.sites")
-
-DEFAULT_MAX_WORKERS = 32
-"""Sites handled at once (each needs up to two requests, one after the other)."""
 
 
 def process_sites(
@@ -37,10 +35,10 @@ def process_sites(
     *,
     client: KrakenFlexClient | None = None,
     settings: Settings | None = None,
-    since: datetime = DEFAULT_SINCE,
+    since: datetime | str = DEFAULT_SINCE,
     dry_run: bool = False,
     max_workers: int = DEFAULT_MAX_WORKERS,
-) -> list[SiteResult]:
+) -> SiteResults:
     """Report the outages of several sites; one site's failure does not stop the others.
 
     Args:
@@ -48,43 +46,47 @@ def process_sites(
         client: the API client to use; by default one is built from ``settings`` and
             closed at the end.
         settings: used when no ``client`` is given; by default :meth:`Settings.load`.
-        since: outages that began before this aware instant are not reported.
+        since: outages that began before this instant are not reported: a datetime or an
+            ISO 8601 string such as ``"2022-01-01T00:00:00Z"``; without an offset it is
+            UTC, as on the command line.
         dry_run: select but do not post.
         max_workers: sites handled at once.
 
     Returns:
-        One result per distinct site, in the order asked. A failed site has ``error`` set;
-        if ``GET /outages`` itself fails, every site carries that error.
+        One result per distinct site, in the order asked (a list, with ``to_dicts()`` and
+        ``to_pandas()``: one row per outage). A failed site has ``error`` set; if
+        ``GET /outages`` itself fails, every site carries that error.
 
     Raises:
         ConfigError: no client was given and the settings are incomplete (no API key).
-        ValueError: ``since`` is naive, a site id is refused by :func:`check_site_id`
-            (empty, ``.``, ``..``, a control character), or ``max_workers`` is below 1.
+        TypeError: ``since`` is neither a string nor a datetime.
+        ValueError: ``since`` is not a timestamp, a site id is refused by
+            :func:`check_site_id` (empty, ``.``, ``..``, a control character), or
+            ``max_workers`` is below 1.
     """
-    if since.tzinfo is None or since.utcoffset() is None:
-        raise ValueError("since must be timezone-aware (for example 2022-01-01T00:00:00Z)")
+    cut_off = as_instant(since, "since")
     if max_workers < 1:
         raise ValueError(f"max_workers must be at least 1, not {max_workers}")
     unique = list(dict.fromkeys(site_ids))
     for site_id in unique:
         check_site_id(site_id)
     if not unique:
-        return []
+        return SiteResults()
     with _client_for(client, settings) as api:
         try:
             outages = get_outages(api)
         except OutagesError as error:
-            return [SiteResult(site_id, error=error) for site_id in unique]
+            return SiteResults(SiteResult(site_id, error=error) for site_id in unique)
         logger.info("fetched %d outages", len(outages))
 
         def one(site_id: str) -> SiteResult:
             try:
-                return _report_site(api, site_id, outages, since=since, dry_run=dry_run)
+                return _report_site(api, site_id, outages, since=cut_off, dry_run=dry_run)
             except OutagesError as error:
                 return SiteResult(site_id, error=error)
 
         with ThreadPoolExecutor(max_workers=min(max_workers, len(unique))) as pool:
-            return list(pool.map(one, unique))
+            return SiteResults(pool.map(one, unique))
 
 
 def process_site(
@@ -92,7 +94,7 @@ def process_site(
     *,
     client: KrakenFlexClient | None = None,
     settings: Settings | None = None,
-    since: datetime = DEFAULT_SINCE,
+    since: datetime | str = DEFAULT_SINCE,
     dry_run: bool = False,
 ) -> SiteResult:
     """Report the outages of one site.
@@ -101,7 +103,8 @@ def process_site(
         site_id: the site, for example ``"norwich-pear-tree"``.
         client: the API client to use; by default one is built from ``settings``.
         settings: used when no ``client`` is given; by default :meth:`Settings.load`.
-        since: outages that began before this aware instant are not reported.
+        since: outages that began before this instant are not reported (a datetime or an
+            ISO 8601 string; no offset means UTC).
         dry_run: select but do not post.
 
     Returns:
@@ -109,7 +112,9 @@ def process_site(
 
     Raises:
         OutagesError: any failure (see :mod:`outages_processor.errors`).
-        ValueError: ``since`` is naive, or the site id is refused by :func:`check_site_id`.
+        TypeError: ``since`` is neither a string nor a datetime.
+        ValueError: ``since`` is not a timestamp, or the site id is refused by
+            :func:`check_site_id`.
     """
     (result,) = process_sites(
         [site_id], client=client, settings=settings, since=since, dry_run=dry_run

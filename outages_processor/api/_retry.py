@@ -10,6 +10,14 @@ from datetime import timezone
 
 import attrs
 
+from outages_processor.settings import (
+    DEFAULT_INITIAL_WAIT,
+    DEFAULT_MAX_RETRY_AFTER,
+    DEFAULT_MAX_RETRY_TIME,
+    DEFAULT_MAX_WAIT,
+    DEFAULT_TRIES,
+)
+
 __all__ = ["RetryPolicy", "parse_retry_after"]
 
 
@@ -31,11 +39,17 @@ class RetryPolicy:
         seed: seeds the jitter, for reproducible runs; None draws from the OS.
     """
 
-    tries: int = attrs.field(default=5, validator=attrs.validators.ge(1))
-    max_time: float = attrs.field(default=60.0, validator=attrs.validators.gt(0))
-    initial_wait: float = attrs.field(default=0.5, validator=attrs.validators.ge(0))
-    max_wait: float = attrs.field(default=8.0, validator=attrs.validators.ge(0))
-    max_retry_after: float = attrs.field(default=30.0, validator=attrs.validators.ge(0))
+    tries: int = attrs.field(default=DEFAULT_TRIES, validator=attrs.validators.ge(1))
+    max_time: float = attrs.field(
+        default=DEFAULT_MAX_RETRY_TIME, validator=attrs.validators.gt(0)
+    )
+    initial_wait: float = attrs.field(
+        default=DEFAULT_INITIAL_WAIT, validator=attrs.validators.ge(0)
+    )
+    max_wait: float = attrs.field(default=DEFAULT_MAX_WAIT, validator=attrs.validators.ge(0))
+    max_retry_after: float = attrs.field(
+        default=DEFAULT_MAX_RETRY_AFTER, validator=attrs.validators.ge(0)
+    )
     seed: int | None = None
 
     def wait_generator(

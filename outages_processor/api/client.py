@@ -19,18 +19,9 @@ import httpx
 
 from outages_processor._version import __version__
 from outages_processor.api._deadline import DeadlinePassed, run_before
+from outages_processor.api._errors import Transient, decode, give_up_error, status_error
 from outages_processor.api._retry import RetryPolicy, parse_retry_after
-from outages_processor.errors import (
-    ApiConnectionError,
-    ApiError,
-    AuthError,
-    ConfigError,
-    InvalidResponseError,
-    NotFoundError,
-    RateLimitedError,
-    RejectedPayloadError,
-    ServerError,
-)
+from outages_processor.errors import ConfigError, InvalidResponseError
 from outages_processor.settings import Settings
 
 __all__ = ["KrakenFlexClient", "RetryPolicy"]
@@ -44,22 +35,6 @@ _RETRYABLE_TRANSPORT = (httpx.TimeoutException, httpx.NetworkError, httpx.Remote
 _MIN_ATTEMPT_TIME = 0.05
 """Seconds: with less than this left before the deadline, no retry starts (it could not
 even connect; the failure before it is the one to report)."""
-
-
-class _Transient(Exception):
-    """One attempt failed in a way another attempt may fix (internal to this module)."""
-
-    def __init__(
-        self,
-        cause: str,
-        *,
-        response: httpx.Response | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(cause)
-        self.cause = cause
-        self.response = response
-        self.retry_after = retry_after
 
 
 class KrakenFlexClient:
@@ -167,8 +142,8 @@ class KrakenFlexClient:
         if response.is_success:
             if empty_ok and not response.content.strip():
                 return None
-            return _decode(response, endpoint)
-        raise _status_error(response, endpoint, site_id)
+            return decode(response, endpoint)
+        raise status_error(response, endpoint, site_id)
 
     def _send_with_retries(  # pylint: disable=too-many-arguments,too-many-positional-arguments
         self,
@@ -189,7 +164,7 @@ class KrakenFlexClient:
             ConfigError, InvalidResponseError: see :meth:`_send`.
         """
         deadline = time.monotonic() + self.retry.max_time
-        failures: list[_Transient] = []
+        failures: list[Transient] = []
 
         def attempt() -> httpx.Response:
             if failures and deadline - time.monotonic() < _MIN_ATTEMPT_TIME:
@@ -198,12 +173,12 @@ class KrakenFlexClient:
                 raise failures[-1]
             try:
                 response = self._send(method, url, content, headers, deadline, endpoint)
-            except _Transient as err:
+            except Transient as err:
                 failures.append(err)
                 raise
             if response.status_code == 429 or response.status_code >= 500:
                 failures.append(
-                    _Transient(
+                    Transient(
                         f"HTTP {response.status_code}",
                         response=response,
                         retry_after=parse_retry_after(response.headers.get("retry-after")),
@@ -224,7 +199,7 @@ class KrakenFlexClient:
 
         retrying = backoff.on_exception(
             self.retry.wait_generator,
-            _Transient,
+            Transient,
             max_tries=self.retry.tries,
             max_time=self.retry.max_time,
             jitter=None,
@@ -234,8 +209,8 @@ class KrakenFlexClient:
         )(attempt)
         try:
             return retrying()
-        except _Transient as err:
-            raise _give_up_error(err, endpoint, len(failures)) from err
+        except Transient as err:
+            raise give_up_error(err, endpoint, len(failures)) from err
 
     def _send(  # pylint: disable=too-many-arguments,too-many-positional-arguments
         self,
@@ -264,7 +239,7 @@ class KrakenFlexClient:
             The answer, its body read.
 
         Raises:
-            _Transient: a transport failure worth another attempt, or the deadline passed.
+            Transient: a transport failure worth another attempt, or the deadline passed.
             ConfigError: the request cannot be sent at all.
             InvalidResponseError: the answer's content encoding is broken.
         """
@@ -281,7 +256,7 @@ class KrakenFlexClient:
                 cause = "the answer was still arriving when the time ran out"
             else:
                 cause = f"no complete answer within the time limit of {self.retry.max_time:g} s"
-            raise _Transient(f"timed out ({cause})") from None
+            raise Transient(f"timed out ({cause})") from None
 
     def _exchange(  # pylint: disable=too-many-arguments,too-many-positional-arguments
         self,
@@ -306,7 +281,7 @@ class KrakenFlexClient:
             The answer, its body read.
 
         Raises:
-            _Transient, ConfigError, InvalidResponseError: as for :meth:`_send`.
+            Transient, ConfigError, InvalidResponseError: as for :meth:`_send`.
         """
         left = max(deadline - time.monotonic(), 0.0)
         timeout = httpx.Timeout(min(self.settings.timeout, left))
@@ -321,7 +296,7 @@ class KrakenFlexClient:
             finally:
                 streamed.close()
         except _RETRYABLE_TRANSPORT as err:
-            raise _Transient(self._describe_transport_error(err)) from err
+            raise Transient(self._describe_transport_error(err)) from err
         except httpx.DecodingError as err:
             raise InvalidResponseError(
                 f"{endpoint}: the API's answer cannot be decoded ({type(err).__name__}); "
@@ -362,7 +337,7 @@ def _read_before(response: httpx.Response, deadline: float) -> httpx.Response:
         The same answer with its body read.
 
     Raises:
-        _Transient: the body was still arriving at the deadline.
+        Transient: the body was still arriving at the deadline.
     """
     if response.is_stream_consumed:
         return response  # a transport that answers with bodies already read (MockTransport)
@@ -370,98 +345,11 @@ def _read_before(response: httpx.Response, deadline: float) -> httpx.Response:
     for chunk in response.iter_raw():
         chunks.append(chunk)
         if time.monotonic() >= deadline:
-            raise _Transient("timed out (the answer was still arriving when the time ran out)")
+            raise Transient("timed out (the answer was still arriving when the time ran out)")
     # Built again from the raw bytes so that the body decodes (gzip, charset) as httpx would.
     return httpx.Response(
         response.status_code,
         headers=response.headers,
         content=b"".join(chunks),
         request=response.request,
-    )
-
-
-def _decode(response: httpx.Response, endpoint: str) -> Any:
-    try:
-        return response.json()
-    except (ValueError, RecursionError) as err:
-        # RecursionError: a body nested deeper than the JSON decoder can follow.
-        raise InvalidResponseError(
-            f"{endpoint}: the API answered HTTP {response.status_code} with a body that is "
-            f"not JSON ({_snippet(response)}); check the base URL points at the KrakenFlex API",
-            endpoint=endpoint,
-            status_code=response.status_code,
-        ) from err
-
-
-def _api_message(response: httpx.Response) -> str | None:
-    try:
-        body = response.json()
-    except (ValueError, RecursionError):
-        return None
-    if isinstance(body, dict) and isinstance(body.get("message"), str):
-        return str(body["message"])
-    return None
-
-
-def _snippet(response: httpx.Response, limit: int = 80) -> str:
-    text = " ".join(response.text.split())
-    if not text:
-        return "empty body"
-    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
-
-
-def _status_error(response: httpx.Response, endpoint: str, site_id: str | None) -> ApiError:
-    status = response.status_code
-    message = _api_message(response)
-    if status in (401, 403):
-        return AuthError(
-            f"{endpoint}: the API refused the API key (HTTP {status}); check "
-            "KRAKENFLEX_API_KEY or --api-key",
-            endpoint=endpoint,
-            status_code=status,
-        )
-    if status == 404:
-        what = f"site {site_id!r}" if site_id is not None else "the resource"
-        return NotFoundError(
-            f"{endpoint}: the API does not know {what} (HTTP 404: "
-            f"{message or 'not found'}); check the site id",
-            endpoint=endpoint,
-            site_id=site_id,
-        )
-    if status == 400:
-        return RejectedPayloadError(
-            f"{endpoint}: the API rejected the outages sent (HTTP 400: "
-            f"{message or _snippet(response)}); the request body does not match what the "
-            "API expects for this site",
-            endpoint=endpoint,
-            api_message=message,
-        )
-    return ApiError(
-        f"{endpoint}: unexpected answer HTTP {status} ({message or _snippet(response)})",
-        endpoint=endpoint,
-        status_code=status,
-    )
-
-
-def _give_up_error(err: _Transient, endpoint: str, tries: int) -> ApiError:
-    after = f"after {tries} attempt{'s' if tries != 1 else ''}"
-    if err.response is None:
-        return ApiConnectionError(
-            f"{endpoint}: {err.cause} {after}; check the network and the base URL, then "
-            "try again later",
-            endpoint=endpoint,
-        )
-    status = err.response.status_code
-    if status == 429:
-        return RateLimitedError(
-            f"{endpoint}: the API rate limit was exceeded (HTTP 429) {after}; wait a "
-            "while and try again",
-            endpoint=endpoint,
-            status_code=status,
-        )
-    return ServerError(
-        f"{endpoint}: the API failed with HTTP {status} ({_snippet(err.response)}) {after}; "
-        "try again later",
-        endpoint=endpoint,
-        status_code=status,
     )

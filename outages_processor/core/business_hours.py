@@ -10,28 +10,23 @@ the Unix epoch throughout (the fast path of the uptime report never builds datet
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timedelta, timezone, tzinfo
-from typing import Final, TypeAlias
+from collections.abc import Iterable
+from datetime import datetime, timedelta, timezone, tzinfo
+from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from outages_processor.models.uptime import SECONDS_PER_DAY, BusinessHours, WeeklyHours
+from outages_processor.models.schedules import Schedule
+from outages_processor.models.uptime import SECONDS_PER_DAY, BusinessHours
 
 __all__ = [
-    "DEFAULT_TIMEZONE",
     "BusinessClock",
     "BusinessClocks",
     "LocalDays",
-    "Slots",
     "business_intervals",
     "business_intervals_between",
     "load_zone",
 ]
 
-DEFAULT_TIMEZONE: Final = "America/Chicago"
-"""The time zone of a store that the time zones file does not list."""
-
-_EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
 # A slot starts on its day and lasts at most 24 hours, so it can reach into the second day
 # after its own; starting two local days early also covers a range that begins at an
 # ambiguous wall-clock time just after midnight.
@@ -95,18 +90,15 @@ class LocalDays:
         return ordinal
 
 
-Slots: TypeAlias = Sequence[tuple[int, int, int]]
-"""A week as ``(day_of_week, start, end)`` triples, seconds after local midnight."""
-
-
 def business_intervals(
-    hours: WeeklyHours | Slots, days: LocalDays, start: float, end: float
+    schedule: Schedule, days: LocalDays, start: float, end: float
 ) -> list[tuple[float, float]]:
     """Return the business time of one store within ``[start, end]`` as merged intervals.
 
     Args:
-        hours: the store's week, or its slots (none: open 24x7).
-        days: converts the store's local times to instants (its time zone).
+        schedule: the store's schedule (no slots: open 24x7).
+        days: converts local times to instants, in the schedule's time zone (shared by
+            the schedules of that zone, which ask for the same local days).
         start: the range's first instant, seconds since the epoch.
         end: the range's last instant, seconds since the epoch.
 
@@ -115,7 +107,7 @@ def business_intervals(
         clipped to the range. Several slots on one day are unioned; an empty list means no
         business time in the range.
     """
-    slots = hours.slots if isinstance(hours, WeeklyHours) else hours
+    slots = schedule.slots
     if end <= start:
         return []
     if not slots:
@@ -171,7 +163,10 @@ def business_intervals_between(
         raise ValueError("start and end must be aware datetimes")
     tz = load_zone(zone) if isinstance(zone, str) else zone
     intervals = business_intervals(
-        WeeklyHours.from_rows(rows), LocalDays(tz), start.timestamp(), end.timestamp()
+        Schedule.from_rows(rows, str(tz)),
+        LocalDays(tz),
+        start.timestamp(),
+        end.timestamp(),
     )
     return [
         (datetime.fromtimestamp(begin, timezone.utc), datetime.fromtimestamp(finish, timezone.utc))
@@ -223,7 +218,7 @@ class BusinessClock:
 
 
 class BusinessClocks:
-    """One :class:`BusinessClock` per distinct (time zone, weekly hours), built on first use.
+    """One :class:`BusinessClock` per distinct :class:`Schedule`, built on first use.
 
     Thousands of stores share a few thousand distinct weeks, so each is computed once.
     """
@@ -241,24 +236,20 @@ class BusinessClocks:
         self.start = start
         self.end = end
         self._days: dict[str, LocalDays] = {}
-        self._clocks: dict[tuple[str, tuple[tuple[int, int, int], ...]], BusinessClock] = {}
+        self._clocks: dict[Schedule, BusinessClock] = {}
 
-    def clock(self, zone: str, hours: WeeklyHours | Slots) -> BusinessClock:
-        """Return the clock of a store with these hours in time zone ``zone`` (IANA name).
-
-        Args:
-            zone: the IANA time zone name.
-            hours: the store's week, or its slots as a sorted tuple without repeats.
+    def clock(self, schedule: Schedule) -> BusinessClock:
+        """Return the clock of a store with this schedule.
 
         Raises:
-            ValueError: when the time zone is unknown.
+            ValueError: when the schedule's time zone is unknown.
         """
-        key = (zone, tuple(hours.slots if isinstance(hours, WeeklyHours) else hours))
-        clock = self._clocks.get(key)
+        clock = self._clocks.get(schedule)
         if clock is None:
+            zone = schedule.timezone
             days = self._days.get(zone)
             if days is None:
                 days = self._days[zone] = LocalDays(load_zone(zone))
-            clock = BusinessClock(business_intervals(key[1], days, self.start, self.end))
-            self._clocks[key] = clock
+            clock = BusinessClock(business_intervals(schedule, days, self.start, self.end))
+            self._clocks[schedule] = clock
         return clock

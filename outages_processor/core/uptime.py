@@ -26,15 +26,15 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Final
 
-from outages_processor.core.business_hours import DEFAULT_TIMEZONE, BusinessClock, BusinessClocks
+from outages_processor.core.business_hours import BusinessClock, BusinessClocks
+from outages_processor.models.schedules import DEFAULT_TIMEZONE, Schedule
 from outages_processor.models.uptime import (
     BusinessHours,
     Interpolation,
     Poll,
     StoreTimezone,
     StoreUptime,
-    WeeklyHours,
-    instant_problem,
+    report_now,
 )
 
 __all__ = [
@@ -235,7 +235,7 @@ def compute_uptime(
     hours: Iterable[BusinessHours] = (),
     timezones: Iterable[StoreTimezone] = (),
     *,
-    now: datetime | None = None,
+    now: datetime | str | None = None,
     interpolation: Interpolation = "nearest",
 ) -> list[StoreUptime]:
     """Compute the report rows from in-memory models, one row per store with a poll.
@@ -244,7 +244,8 @@ def compute_uptime(
         polls: every status poll, in any order.
         hours: every business hours row (a store without rows is open 24x7).
         timezones: each store's time zone (a store without one is in America/Chicago).
-        now: the instant the windows end at (aware); default: the latest poll.
+        now: the instant the windows end at: a datetime or an ISO 8601 string (naive or
+            no offset = UTC, as on the command line); default: the latest poll.
         interpolation: ``"nearest"`` (default) or ``"previous"``.
 
     Returns:
@@ -252,15 +253,12 @@ def compute_uptime(
 
     Raises:
         ValueError: an unknown time zone or interpolation, a store given two different time
-            zones, or a naive ``now`` or one out of range (see
+            zones, a ``now`` that is not a timestamp or one out of range (see
             :func:`~outages_processor.models.uptime.instant_problem`).
+        TypeError: ``now`` is neither a string nor a datetime.
     """
     if now is not None:
-        if now.tzinfo is None:
-            raise ValueError("now must be an aware datetime")
-        problem = instant_problem(now.timestamp())
-        if problem is not None:
-            raise ValueError(f"now {now.isoformat()} is {problem}")
+        now = report_now(now)
     active, inactive, latest = _by_store(polls)
     stores = sorted(active.keys() | inactive.keys())
     if not stores:
@@ -275,7 +273,7 @@ def compute_uptime(
             sorted(active.get(store, ())),
             sorted(inactive.get(store, ())),
             clocks.clock(
-                zones.get(store, DEFAULT_TIMEZONE), WeeklyHours.from_rows(weeks.get(store, ()))
+                Schedule.from_rows(weeks.get(store, ()), zones.get(store, DEFAULT_TIMEZONE))
             ),
         )
         for store in stores

@@ -9,6 +9,7 @@ from outages_processor.models.outages import (
     Outage,
     SiteInfo,
     SiteResult,
+    SiteResults,
 )
 
 __all__ = [
@@ -17,4 +18,5 @@ __all__ = [
     "Outage",
     "SiteInfo",
     "SiteResult",
+    "SiteResults",
 ]

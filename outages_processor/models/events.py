@@ -10,18 +10,23 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, ClassVar, TypeAlias
 
 import attrs
 
-from outages_processor._time import format_utc
+from outages_processor._time import as_instant, format_utc
+from outages_processor.models._frames import PREVIEW_ROWS, RowsMixin
+from outages_processor.models.common import Reject
+from outages_processor.models.rejects import Rejects
 
 __all__ = [
     "EventMerge",
+    "Events",
     "IngestResult",
     "OutageEvent",
     "OutageRecord",
     "RecordBatch",
+    "RecordInput",
     "RejectedRecord",
     "epoch_micros",
     "from_epoch_micros",
@@ -98,6 +103,11 @@ def _utc(value: object) -> datetime:
     return value.astimezone(timezone.utc)
 
 
+def _record_time(value: object) -> datetime:
+    """attrs converter: a record's timestamp as the readers take it, to aware UTC."""
+    return as_instant(value, "timestamp", epoch=True)
+
+
 def _non_empty_str(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if not isinstance(value, str):
         raise TypeError(f"{attribute.name} must be a string, not {type(value).__name__}")
@@ -115,17 +125,54 @@ class OutageRecord:
     Attributes:
         controller_id: the controller that reported, exactly as written in the input.
         outage_type: what kind of outage, exactly as written in the input.
-        timestamp: when the report was made; converted to aware UTC (naive = UTC).
+        timestamp: when the report was made: a datetime (naive = UTC), an ISO 8601
+            string (no offset = UTC) or Unix epoch seconds, as the input files take it;
+            kept as an aware UTC datetime.
 
     Raises:
         TypeError: a field has the wrong type.
+        ValueError: ``timestamp`` is a string that is not ISO 8601, or out of range.
         ValueError: ``controller_id`` or ``outage_type`` is empty or holds a control
             character or a lone surrogate (see :func:`identifier_problem`).
     """
 
     controller_id: str = attrs.field(validator=_non_empty_str)
     outage_type: str = attrs.field(validator=_non_empty_str)
-    timestamp: datetime = attrs.field(converter=_utc)
+    timestamp: datetime = attrs.field(converter=_record_time)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> OutageRecord:
+        """Build a record from a mapping ``{controller_id, outage_type, timestamp}``.
+
+        Extra keys are ignored (a row of a DataFrame or a JSON object may hold more).
+
+        Raises:
+            TypeError: ``data`` is not a mapping, or a field has the wrong type.
+            KeyError: a field is missing (the message names it).
+            ValueError: as for the constructor.
+        """
+        if not isinstance(data, Mapping):
+            raise TypeError(
+                f"a record must be an OutageRecord or a mapping, not {type(data).__name__}"
+            )
+        missing = [name for name in _RECORD_FIELDS if name not in data]
+        if missing:
+            raise KeyError(f"record {dict(data)!r} has no {', '.join(missing)}")
+        return cls(data["controller_id"], data["outage_type"], data["timestamp"])
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return ``{controller_id, outage_type, timestamp}``, the time as ISO 8601 ``Z``."""
+        return {
+            "controller_id": self.controller_id,
+            "outage_type": self.outage_type,
+            "timestamp": format_utc(self.timestamp),
+        }
+
+
+_RECORD_FIELDS: tuple[str, ...] = ("controller_id", "outage_type", "timestamp")
+
+RecordInput: TypeAlias = "OutageRecord | Mapping[str, Any]"
+"""A record as :meth:`EventStore.ingest` takes it: a model, or a mapping with its fields."""
 
 
 @attrs.frozen
@@ -161,25 +208,45 @@ class OutageEvent:
         }
 
 
-@attrs.frozen
-class RejectedRecord:
-    """An input record that was skipped because it is not valid.
+class Events(RowsMixin, list[OutageEvent]):
+    """Events as a listing returns them: a list, with rows for a notebook.
 
-    Attributes:
-        source: the file it came from (``"-"`` for standard input).
-        line: the 1-based line where the record starts.
-        reason: what is wrong with it.
-        text: the record as written in the input (without the line break).
+    ``to_dicts()`` gives JSON-ready rows, ``to_pandas()`` a DataFrame whose ``start_time``
+    and ``end_time`` are tz-aware UTC datetimes.
     """
 
-    source: str
-    line: int
-    reason: str
-    text: str
+    __slots__ = ()
 
-    def location(self) -> str:
-        """Return ``source:line``, the way editors and compilers point at a line."""
-        return f"{self.source}:{self.line}"
+    COLUMNS: ClassVar[tuple[str, ...]] = (
+        "controller_id",
+        "outage_type",
+        "start_time",
+        "end_time",
+        "record_count",
+    )
+    TIME_COLUMNS: ClassVar[tuple[str, ...]] = ("start_time", "end_time")
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        """Return one JSON-ready dict per event (see :meth:`OutageEvent.to_dict`)."""
+        return [event.to_dict() for event in self]
+
+    def _preview_dicts(self) -> list[dict[str, Any]]:
+        return [event.to_dict() for event in self[:PREVIEW_ROWS]]
+
+    def _row_count(self) -> int:
+        return len(self)
+
+    def __repr__(self) -> str:
+        if not self:
+            return "Events(0 events)"
+        first = min(event.start_time for event in self)
+        last = max(event.end_time for event in self)
+        noun = "event" if len(self) == 1 else "events"
+        return f"Events({len(self)} {noun}, {format_utc(first)} to {format_utc(last)})"
+
+
+RejectedRecord = Reject
+"""The old name of :class:`~outages_processor.models.common.Reject` (kept for imports)."""
 
 
 @attrs.frozen
@@ -195,27 +262,38 @@ class RecordBatch:
         rejects: records that were skipped as invalid while reading (skip mode only).
     """
 
-    timestamps: Mapping[str, Mapping[str, Sequence[int]]] = attrs.field(factory=dict)
-    rejects: Sequence[RejectedRecord] = ()
+    timestamps: Mapping[str, Mapping[str, Sequence[int]]] = attrs.field(factory=dict, repr=False)
+    rejects: Sequence[Reject] = attrs.field(default=(), repr=False)
 
     @classmethod
-    def from_records(cls, records: Iterable[OutageRecord]) -> RecordBatch:
+    def from_records(cls, records: Iterable[RecordInput]) -> RecordBatch:
         """Build a batch from records.
 
         Args:
-            records: any records, in any order.
+            records: any records, in any order: models, or mappings with the fields of
+                one (see :meth:`OutageRecord.from_dict`).
 
         Returns:
             A batch with the same records and no rejects.
+
+        Raises:
+            TypeError: an item is neither a record nor a mapping, or a field has the
+                wrong type.
+            KeyError: a mapping lacks a field.
+            ValueError: a field is not valid.
         """
         grouped: dict[str, dict[str, list[int]]] = {}
-        for record in records:
+        for item in records:
+            record = item if isinstance(item, OutageRecord) else OutageRecord.from_dict(item)
             by_type = grouped.setdefault(record.controller_id, {})
             by_type.setdefault(record.outage_type, []).append(epoch_micros(record.timestamp))
         return cls(grouped)
 
     def __len__(self) -> int:
         return sum(len(values) for kinds in self.timestamps.values() for values in kinds.values())
+
+    def __repr__(self) -> str:
+        return f"RecordBatch({len(self)} records, {len(self.rejects)} rejects)"
 
     def __iter__(self) -> Iterator[OutageRecord]:
         for controller_id, by_type in self.timestamps.items():
@@ -241,8 +319,8 @@ class EventMerge:
     merged: int = 0
 
 
-def _rejects(items: Iterable[RejectedRecord]) -> tuple[RejectedRecord, ...]:
-    return tuple(items)
+def _rejects(items: Iterable[Reject]) -> Rejects:
+    return items if isinstance(items, Rejects) else Rejects(items)
 
 
 @attrs.frozen
@@ -266,7 +344,11 @@ class IngestResult:
     events_created: int = 0
     events_extended: int = 0
     events_merged: int = 0
-    rejects: tuple[RejectedRecord, ...] = attrs.field(default=(), converter=_rejects)
+    rejects: Rejects = attrs.field(factory=Rejects, converter=_rejects)
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{name}={value}" for name, value in self.to_dict().items())
+        return f"IngestResult({counts})"
 
     @property
     def records_skipped(self) -> int:

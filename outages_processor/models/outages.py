@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
+from outages_processor._time import format_utc
+from outages_processor.models._frames import PREVIEW_ROWS, RowsMixin
 
 if TYPE_CHECKING:
     from outages_processor.errors import OutagesError
 
-__all__ = ["Device", "EnhancedOutage", "Outage", "SiteInfo", "SiteResult"]
+__all__ = ["Device", "EnhancedOutage", "Outage", "SiteInfo", "SiteResult", "SiteResults"]
 
 _str = attrs.validators.instance_of(str)
 
@@ -67,6 +69,10 @@ class Outage:
         """When the outage ended, as an aware datetime."""
         return datetime.fromisoformat(self.end)
 
+    def to_dict(self) -> dict[str, str]:
+        """Return ``{id, begin, end}`` as the API sent them."""
+        return {"id": self.id, "begin": self.begin, "end": self.end}
+
     @classmethod
     def from_json(cls, data: object) -> Outage:
         """Build an outage from one decoded JSON object ``{id, begin, end}``.
@@ -106,6 +112,10 @@ class Device:
         obj = _mapping(data)
         return cls(_field_of(obj, "id"), _field_of(obj, "name"))
 
+    def to_dict(self) -> dict[str, str]:
+        """Return ``{id, name}``."""
+        return {"id": self.id, "name": self.name}
+
 
 @attrs.frozen
 class SiteInfo:
@@ -128,6 +138,14 @@ class SiteInfo:
             tuple(Device.from_json(item) for item in devices),
         )
 
+    def to_dict(self) -> dict[str, Any]:
+        """Return ``{id, name, devices: [{id, name}, ...]}``, the shape the API sends."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "devices": [device.to_dict() for device in self.devices],
+        }
+
     def device_names(self) -> dict[str, str]:
         """Map each device id to its name (the first name wins if an id repeats)."""
         names: dict[str, str] = {}
@@ -145,9 +163,15 @@ class EnhancedOutage:
     begin: str
     end: str
 
-    def to_json(self) -> dict[str, str]:
-        """Return the JSON object the API expects: ``{id, name, begin, end}``."""
+    def to_dict(self) -> dict[str, str]:
+        """Return the JSON object the API expects: ``{id, name, begin, end}``.
+
+        ``begin`` and ``end`` are the text the API sent, unchanged.
+        """
         return {"id": self.id, "name": self.name, "begin": self.begin, "end": self.end}
+
+    to_json = to_dict
+    """The old name of :meth:`to_dict`, kept for existing callers."""
 
 
 @attrs.frozen
@@ -172,13 +196,80 @@ class SiteResult:
         """True when the site was processed without error."""
         return self.error is None
 
+    def __repr__(self) -> str:
+        state = "posted" if self.posted else "not posted"
+        error = "" if self.error is None else f", error={type(self.error).__name__}"
+        count = len(self.outages)
+        noun = "outage" if count == 1 else "outages"
+        return f"SiteResult({self.site_id!r}, {count} {noun}, {state}{error})"
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Return one JSON-ready dict per selected outage (see :meth:`SiteResults.to_dicts`)."""
+        return [
+            {
+                "site_id": self.site_id,
+                "id": outage.id,
+                "name": outage.name,
+                "begin": format_utc(datetime.fromisoformat(outage.begin)),
+                "end": format_utc(datetime.fromisoformat(outage.end)),
+                "posted": self.posted,
+            }
+            for outage in self.outages
+        ]
+
     def to_dict(self) -> dict[str, Any]:
         """Return plain JSON-ready values: ``{site_id, outages, posted}`` and ``error`` if any."""
         row: dict[str, Any] = {
             "site_id": self.site_id,
-            "outages": [outage.to_json() for outage in self.outages],
+            "outages": [outage.to_dict() for outage in self.outages],
             "posted": self.posted,
         }
         if self.error is not None:
             row["error"] = str(self.error)
         return row
+
+
+class SiteResults(RowsMixin, list[SiteResult]):
+    """What :func:`~outages_processor.sites.process_sites` returns: a list of
+    :class:`SiteResult`, one per site, with rows for a notebook.
+
+    ``to_dicts()`` and ``to_pandas()`` give one row per selected outage: ``site_id, id,
+    name, begin, end, posted``, ``begin`` and ``end`` in UTC (ISO 8601 text ending in
+    ``Z``, or tz-aware datetimes in the DataFrame). A site with no outage, or that failed,
+    has no row: see :attr:`failed` and each result's ``error``.
+    """
+
+    __slots__ = ()
+
+    COLUMNS: ClassVar[tuple[str, ...]] = ("site_id", "id", "name", "begin", "end", "posted")
+    TIME_COLUMNS: ClassVar[tuple[str, ...]] = ("begin", "end")
+
+    @property
+    def failed(self) -> list[SiteResult]:
+        """The results of the sites that failed (``error`` set)."""
+        return [result for result in self if result.error is not None]
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        """Return one JSON-ready dict per selected outage, site by site."""
+        return [row for result in self for row in result.rows()]
+
+    def _preview_dicts(self) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for result in self:
+            rows.extend(result.rows()[: PREVIEW_ROWS - len(rows)])
+            if len(rows) >= PREVIEW_ROWS:
+                break
+        return rows
+
+    def _row_count(self) -> int:
+        return sum(len(result.outages) for result in self)
+
+    def __repr__(self) -> str:
+        sites = "site" if len(self) == 1 else "sites"
+        outages = self._row_count()
+        noun = "outage" if outages == 1 else "outages"
+        posted = sum(result.posted for result in self)
+        return (
+            f"SiteResults({len(self)} {sites}, {outages} {noun}, {posted} posted, "
+            f"{len(self.failed)} failed)"
+        )

@@ -1,8 +1,8 @@
 """Models of the store uptime report: inputs, report rows, rejected rows and report states.
 
 Inputs (:class:`Poll`, :class:`BusinessHours`, :class:`StoreTimezone`) are what the three
-CSV files hold, one row each. :class:`WeeklyHours` is one store's week of business hours,
-normalised so that stores with the same hours share one value. Outputs are
+CSV files hold, one row each (a store's hours and time zone together make a
+:class:`~outages_processor.models.schedules.Schedule`). Outputs are
 :class:`StoreUptime` (one report row), :class:`UptimeReport` (every row, the instant the
 windows end at, and the rows that were skipped) and, for the report service,
 :class:`ReportStatus`.
@@ -18,6 +18,11 @@ from typing import Any, ClassVar, Final, Literal
 
 import attrs
 
+from outages_processor._time import as_instant, format_utc
+from outages_processor.models._frames import PREVIEW_ROWS, RowsMixin
+from outages_processor.models.common import OnError, Reject
+from outages_processor.models.rejects import Rejects
+
 __all__ = [
     "FIRST_INSTANT",
     "LAST_INSTANT",
@@ -32,16 +37,14 @@ __all__ = [
     "StoreTimezone",
     "StoreUptime",
     "UptimeReport",
-    "WeeklyHours",
     "instant_problem",
+    "report_now",
 ]
 
 PollStatus = Literal["active", "inactive"]
 """What a poll saw: the store was ``active`` (online) or ``inactive``."""
 Interpolation = Literal["nearest", "previous"]
 """How the status between polls is read: the nearest poll, or the latest poll before."""
-OnError = Literal["fail", "skip"]
-"""What a bad input row does: stop the run (``fail``) or skip and keep it aside (``skip``)."""
 
 SECONDS_PER_DAY: Final = 86_400
 
@@ -75,6 +78,29 @@ def instant_problem(seconds: float) -> str | None:
     )
 
 
+def report_now(value: object) -> datetime:
+    """Accept a report's ``now`` as callers have it, checked against the range of a report.
+
+    Args:
+        value: a datetime (naive = UTC, as on the command line) or an ISO 8601 string
+            (``"2023-01-25T12:00:00Z"``; no offset = UTC).
+
+    Returns:
+        The instant, aware and in UTC.
+
+    Raises:
+        TypeError: ``value`` is neither a string nor a datetime.
+        ValueError: a string that is not a timestamp, or an instant out of range (see
+            :func:`instant_problem`).
+    """
+    moment = as_instant(value, "now")
+    problem = instant_problem(moment.timestamp())
+    if problem is not None:
+        # The windows and the local days around them would not be datetimes.
+        raise ValueError(f"now {moment.isoformat()} is {problem}")
+    return moment
+
+
 def _in_range(_instance: object, attribute: attrs.Attribute[datetime], value: datetime) -> None:
     problem = instant_problem(value.timestamp())
     if problem is not None:
@@ -101,6 +127,14 @@ class Poll:
     status: PollStatus = attrs.field(validator=attrs.validators.in_(_STATUSES))
     timestamp: datetime = attrs.field(validator=[_aware, _in_range])
 
+    def to_dict(self) -> dict[str, str]:
+        """Return ``{store_id, status, timestamp_utc}`` (the status file's columns)."""
+        return {
+            "store_id": self.store_id,
+            "status": self.status,
+            "timestamp_utc": format_utc(self.timestamp),
+        }
+
 
 @attrs.frozen
 class BusinessHours:
@@ -122,6 +156,15 @@ class BusinessHours:
     start: time = attrs.field(validator=attrs.validators.instance_of(time))
     end: time = attrs.field(validator=attrs.validators.instance_of(time))
 
+    def to_dict(self) -> dict[str, str | int]:
+        """Return the row keyed as the hours file's columns (times as ``HH:MM:SS``)."""
+        return {
+            "store_id": self.store_id,
+            "dayOfWeek": self.day_of_week,
+            "start_time_local": self.start.isoformat(),
+            "end_time_local": self.end.isoformat(),
+        }
+
 
 @attrs.frozen
 class StoreTimezone:
@@ -130,47 +173,9 @@ class StoreTimezone:
     store_id: str = attrs.field(validator=_non_empty)
     timezone: str = attrs.field(validator=_non_empty)
 
-
-def _seconds_of_day(value: time) -> int:
-    return value.hour * 3600 + value.minute * 60 + value.second
-
-
-def _slots(value: Iterable[tuple[int, int, int]]) -> tuple[tuple[int, int, int], ...]:
-    return tuple(sorted(set(value)))
-
-
-def _check_slots(
-    _instance: object, _attribute: object, value: tuple[tuple[int, int, int], ...]
-) -> None:
-    for day, start, end in value:
-        if not (0 <= day <= 6 and 0 <= start < SECONDS_PER_DAY and 0 <= end < SECONDS_PER_DAY):
-            raise ValueError(f"invalid business hours slot {(day, start, end)!r}")
-
-
-@attrs.frozen
-class WeeklyHours:
-    """A store's week of business hours, normalised so equal weeks compare and hash equal.
-
-    Attributes:
-        slots: sorted, unique ``(day_of_week, start, end)`` triples, times in seconds after
-            local midnight. Empty means the store has no hours rows: open 24 hours, 7 days.
-    """
-
-    slots: tuple[tuple[int, int, int], ...] = attrs.field(
-        default=(), converter=_slots, validator=_check_slots
-    )
-
-    @classmethod
-    def from_rows(cls, rows: Iterable[BusinessHours]) -> WeeklyHours:
-        """Build a week from a store's hours rows (no rows: open 24x7)."""
-        return cls(
-            (row.day_of_week, _seconds_of_day(row.start), _seconds_of_day(row.end)) for row in rows
-        )
-
-    @property
-    def always_open(self) -> bool:
-        """True when the store has no hours rows, which means open 24 hours, 7 days."""
-        return not self.slots
+    def to_dict(self) -> dict[str, str]:
+        """Return ``{store_id, timezone_str}`` (the time zones file's columns)."""
+        return {"store_id": self.store_id, "timezone_str": self.timezone}
 
 
 @attrs.frozen
@@ -223,51 +228,27 @@ class StoreUptime:
             self.downtime_last_week,
         )
 
-    def csv_values(self) -> list[str]:
-        """Return the row as CSV text: the store id, then each value with 2 decimals."""
-        return [self.store_id, *(f"{value:.2f}" for value in self.values()[1:])]
 
-
-@attrs.frozen
-class RejectedRow:
-    """An input row that was skipped because it is not valid.
-
-    Attributes:
-        path: the file it came from (``"<memory>"`` for in-memory input).
-        line: its 1-based line number, or None when unknown.
-        reason: what is wrong with it.
-        row: the row's fields as read, joined by commas.
-    """
-
-    COLUMNS: ClassVar[tuple[str, ...]] = ("file", "line", "reason", "row")
-
-    path: str
-    line: int | None
-    reason: str
-    row: str
-
-    def location(self) -> str:
-        """Return ``path:line`` (or the path alone when the line is unknown)."""
-        return self.path if self.line is None else f"{self.path}:{self.line}"
-
-    def csv_values(self) -> list[str]:
-        """Return the row as the rejects CSV writes it."""
-        return [self.path, "" if self.line is None else str(self.line), self.reason, self.row]
+RejectedRow = Reject
+"""The old name of :class:`~outages_processor.models.common.Reject` (kept for imports)."""
 
 
 def _rows(value: Iterable[StoreUptime]) -> tuple[StoreUptime, ...]:
     return tuple(value)
 
 
-def _rejects(value: Iterable[RejectedRow]) -> tuple[RejectedRow, ...]:
-    return tuple(value)
+def _rejects(value: Iterable[Reject]) -> Rejects:
+    return value if isinstance(value, Rejects) else Rejects(value)
 
 
 @attrs.frozen
-class UptimeReport:
+class UptimeReport(RowsMixin):
     """The uptime report of every store that has at least one poll, sorted by store id.
 
-    Iterating over a report yields its rows.
+    A report is a collection of its rows: ``len(report)`` stores, ``for row in report``,
+    ``report["1001"]`` (the row of store ``1001``) and ``"1001" in report``. For a
+    notebook, ``to_dicts()`` and ``to_pandas()`` give one row per store (the columns of
+    :attr:`StoreUptime.COLUMNS`, values unrounded).
 
     Attributes:
         rows: one :class:`StoreUptime` per store.
@@ -281,7 +262,13 @@ class UptimeReport:
     interpolation: Interpolation = attrs.field(
         default="nearest", validator=attrs.validators.in_(_INTERPOLATIONS)
     )
-    rejects: tuple[RejectedRow, ...] = attrs.field(default=(), converter=_rejects)
+    rejects: Rejects = attrs.field(factory=Rejects, converter=_rejects)
+    # Built on the first lookup by store id: most reports are only iterated or written.
+    _by_store: dict[str, StoreUptime] = attrs.field(
+        init=False, factory=dict, eq=False, repr=False
+    )
+
+    COLUMNS: ClassVar[tuple[str, ...]] = StoreUptime.COLUMNS
 
     def __iter__(self) -> Iterator[StoreUptime]:
         return iter(self.rows)
@@ -289,9 +276,77 @@ class UptimeReport:
     def __len__(self) -> int:
         return len(self.rows)
 
+    def __getitem__(self, store_id: str) -> StoreUptime:
+        """The row of one store.
+
+        Raises:
+            TypeError: ``store_id`` is not a string (store ids are text, even when digits).
+            KeyError: no row has that store id.
+        """
+        if not isinstance(store_id, str):
+            raise TypeError(
+                f"look a store up by its id as a string, e.g. report['1001'], "
+                f"not {type(store_id).__name__}"
+            )
+        if not self._by_store and self.rows:
+            self._by_store.update((row.store_id, row) for row in self.rows)
+        try:
+            return self._by_store[store_id]
+        except KeyError:
+            raise KeyError(f"no store {store_id!r} in this report") from None
+
+    def __contains__(self, store_id: object) -> bool:
+        if not isinstance(store_id, str):
+            return False
+        try:
+            self[store_id]
+        except KeyError:
+            return False
+        return True
+
+    def __repr__(self) -> str:
+        stores = "store" if len(self.rows) == 1 else "stores"
+        rejects = "reject" if len(self.rejects) == 1 else "rejects"
+        return (
+            f"UptimeReport({len(self.rows)} {stores}, now={format_utc(self.now)}, "
+            f"{self.interpolation}, {len(self.rejects)} {rejects})"
+        )
+
     def to_dicts(self) -> list[dict[str, Any]]:
-        """Return the rows as plain dicts, ready for ``pandas.DataFrame(report.to_dicts())``."""
+        """Return one JSON-ready dict per store, in :attr:`StoreUptime.COLUMNS` order."""
         return [row.to_dict() for row in self.rows]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the whole report as JSON-ready values.
+
+        Returns:
+            ``{now, interpolation, rows, rejects}``: ``now`` as ISO 8601 UTC text ending in
+            ``Z``, ``rows`` as :meth:`to_dicts`, ``rejects`` as their ``to_dict()``.
+        """
+        return {
+            "now": format_utc(self.now),
+            "interpolation": self.interpolation,
+            "rows": self.to_dicts(),
+            "rejects": self.rejects.to_dicts(),
+        }
+
+    def to_pandas(self) -> Any:
+        """Return one row per store as a ``pandas.DataFrame``.
+
+        ``now`` and ``interpolation`` are kept in the frame's ``attrs``.
+
+        Raises:
+            ImportError: pandas is not installed (``pip install pandas``).
+        """
+        frame = super().to_pandas()
+        frame.attrs.update(now=self.now, interpolation=self.interpolation)
+        return frame
+
+    def _preview_dicts(self) -> list[dict[str, Any]]:
+        return [row.to_dict() for row in self.rows[:PREVIEW_ROWS]]
+
+    def _row_count(self) -> int:
+        return len(self.rows)
 
 
 class ReportState(str, enum.Enum):
@@ -329,6 +384,11 @@ class ReportStatus:
     csv_path: Path | None = None
     error: str | None = None
     rows: tuple[StoreUptime, ...] | None = None
+
+    def __repr__(self) -> str:
+        rows = "" if self.rows is None else f", {len(self.rows)} rows"
+        error = "" if self.error is None else f", error={self.error!r}"
+        return f"ReportStatus({self.report_id!r}, {self.state.value}{rows}{error})"
 
     def to_dict(self) -> dict[str, Any]:
         """Return JSON-ready values: ids, state, ISO 8601 instants, path, error, rows."""

@@ -2,24 +2,30 @@
 
 * :func:`build_report` reads the three inputs and computes one row per store;
 * :func:`write_report_csv` writes the rows atomically (a failed or interrupted run never
-  leaves a partial report); :func:`run_report` does both, as the command line does;
+  leaves a partial report), :func:`read_report_csv` reads them back; :func:`run_report`
+  builds and writes, as the command line does;
 * :class:`ReportService` lets a web service trigger a report, answer at once with an id,
   and tell later (or from another process) whether it is Running, Complete or Failed.
 
 The modules, each using only those listed after it: ``service`` (the report service),
-``writing`` (CSV out), ``building`` (the use case), ``workers`` (the work that runs in
-worker processes), ``inputs`` (what the inputs may be, and the stores' schedules).
+``writing`` (the command line's whole job), ``report_csv`` (the report CSV format, written
+and read), ``building`` (the use case), ``workers`` (the work that runs in worker
+processes), ``spill`` (poll data passed to workers through files), ``states`` (a report's
+saved state and locks), ``inputs`` (what the inputs may be, and the stores' schedules).
 """
 
 from outages_processor.reports.building import PARALLEL_MIN_BYTES, ProgressCallback, build_report
 from outages_processor.reports.service import ReportService
-from outages_processor.reports.writing import run_report, write_rejects_csv, write_report_csv
+from outages_processor.reports.report_csv import read_report_csv, write_report_csv
+from outages_processor.reports.writing import run_report
+from outages_processor.stores.rejects_csv import write_rejects_csv
 
 __all__ = [
     "PARALLEL_MIN_BYTES",
     "ProgressCallback",
     "ReportService",
     "build_report",
+    "read_report_csv",
     "run_report",
     "write_rejects_csv",
     "write_report_csv",

@@ -12,9 +12,8 @@ import contextlib
 import logging
 import os
 import stat
-import pickle
 from array import array
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, as_completed
 from datetime import datetime, timezone
 from typing import Final, TypeAlias, cast
@@ -22,33 +21,33 @@ from typing import Final, TypeAlias, cast
 import attrs
 
 from outages_processor.errors import InputDataError
+from outages_processor.models.schedules import Schedule
 from outages_processor.models.uptime import (
     Interpolation,
     OnError,
     Poll,
     StoreUptime,
     UptimeReport,
-    instant_problem,
+    report_now,
 )
 
 from outages_processor.reports.inputs import (
     HoursInput,
     StatusInput,
-    Tables,
     TimezonesInput,
     as_source,
     read_schedules,
 )
 from outages_processor.reports.pool import is_local_pool, process_pool, worker_deaths
-from outages_processor.reports.spill import spill_folder
+from outages_processor.reports.spill import save_schedules, spill_folder
 from outages_processor.reports.workers import (
     Runner,
     compute_partition,
     read_part,
 )
-from outages_processor.inputs import csv_inputs, status_ranges
-from outages_processor.inputs.csv_inputs import RowErrors, Source
-from outages_processor.inputs.status_ranges import StatusPart
+from outages_processor.inputs import status_file
+from outages_processor.inputs.poll_blocks import StatusPart, group_polls
+from outages_processor.inputs.tables import RowErrors, Source, source_name
 
 __all__ = ["PARALLEL_MIN_BYTES", "ProgressCallback", "build_report"]
 
@@ -78,7 +77,7 @@ class _Options:
     @classmethod
     def check(
         cls,
-        now: datetime | None,
+        now: datetime | str | None,
         interpolation: str,
         on_error: str,
         progress: ProgressCallback | None,
@@ -86,8 +85,8 @@ class _Options:
         """Check the options a caller gave.
 
         Raises:
-            ValueError: an unknown interpolation or on_error, a naive ``now``, or one out
-                of the range a report can take.
+            ValueError: an unknown interpolation or on_error, a ``now`` that is not a
+                timestamp, or one out of the range a report can take.
         """
         if interpolation not in ("nearest", "previous"):
             raise ValueError(f"unknown interpolation {interpolation!r}: use nearest or previous")
@@ -95,13 +94,7 @@ class _Options:
             raise ValueError(f"'on_error' must be in ('fail', 'skip'), not {on_error!r}")
         seconds = None
         if now is not None:
-            if now.tzinfo is None or now.utcoffset() is None:
-                raise ValueError("now must be an aware datetime (add a UTC offset or Z)")
-            seconds = now.timestamp()
-            problem = instant_problem(seconds)
-            if problem is not None:
-                # The windows and the local days around them would not be datetimes.
-                raise ValueError(f"now {now.isoformat()} is {problem}")
+            seconds = report_now(now).timestamp()
         return cls(cast(Interpolation, interpolation), cast(OnError, on_error), seconds, progress)
 
 
@@ -125,7 +118,7 @@ class _StatusReading:
         source = as_source(status)
         if source is None:
             polls = cast(Iterable[Poll], status)
-            self.parts = [status_ranges.group_polls(polls, partitions=self.partitions)]
+            self.parts = [group_polls(polls, partitions=self.partitions)]
         elif not isinstance(source, (str, os.PathLike)) or not _is_regular_file(source):
             # A stream, or a pipe: it can be read only once, from start to end.
             self.parts = [self._sequential(source)]
@@ -133,7 +126,7 @@ class _StatusReading:
             self._start(source)
 
     def _sequential(self, source: Source) -> StatusPart:
-        return status_ranges.read_status_sequential(
+        return status_file.read_status_sequential(
             source, partitions=self.partitions, on_error=self.on_error
         )
 
@@ -143,11 +136,11 @@ class _StatusReading:
             self.progress("reading", self.done, self.total)
 
     def _start(self, path: str | os.PathLike[str]) -> None:
-        layout = status_ranges.read_status_layout(path)
+        layout = status_file.read_status_layout(path)
         self.total = layout.size - layout.data_start
         if self.runner.executor is None or layout.sequential:
             self.parts = [
-                status_ranges.read_status_part(
+                status_file.read_status_part(
                     layout,
                     layout.data_start,
                     layout.size,
@@ -157,7 +150,7 @@ class _StatusReading:
                 )
             ]
             return
-        ranges = status_ranges.split_status(layout, self.runner.workers * _RANGES_PER_WORKER)
+        ranges = status_file.split_status(layout, self.runner.workers * _RANGES_PER_WORKER)
         for start, end in ranges:
             future = self.runner.submit(
                 read_part,
@@ -188,7 +181,7 @@ def build_report(  # pylint: disable=too-many-arguments  # the documented keywor
     hours: HoursInput,
     timezones: TimezonesInput,
     *,
-    now: datetime | None = None,
+    now: datetime | str | None = None,
     interpolation: Interpolation = "nearest",
     executor: Executor | None = None,
     progress: ProgressCallback | None = None,
@@ -204,7 +197,8 @@ def build_report(  # pylint: disable=too-many-arguments  # the documented keywor
             ``start_time_local, end_time_local``), or ``BusinessHours`` values.
         timezones: time zones: a CSV path or stream (``store_id, timezone_str``), or
             ``StoreTimezone`` values.
-        now: the instant the windows end at (aware); default: the latest poll.
+        now: the instant the windows end at: a datetime or an ISO 8601 string (naive or
+            no offset = UTC, as on the command line); default: the latest poll.
         interpolation: ``"nearest"`` (default): the status of the nearest poll;
             ``"previous"``: the status of the latest poll before.
         executor: where to run the work (any :class:`concurrent.futures.Executor`);
@@ -223,7 +217,9 @@ def build_report(  # pylint: disable=too-many-arguments  # the documented keywor
             that cannot be read, lacks a column, or has no valid status rows.
         ReportError: a worker process died (killed when memory ran out, for example):
             run with ``jobs=1`` or more memory.
-        ValueError: an invalid argument (interpolation, on_error, jobs, naive now).
+        ValueError: an invalid argument (interpolation, on_error, jobs, a ``now`` that is
+            not a timestamp).
+        TypeError: ``now`` is neither a string nor a datetime.
     """
     options = _Options.check(now, interpolation, on_error, progress)
     if jobs is not None and jobs < 1:
@@ -256,20 +252,42 @@ def _build(
     reading = _StatusReading(status, runner, options)
     # The hours and time zones are read here while the workers read the status file.
     schedule_error: InputDataError | None = None
-    tables: Tables = ({}, [])
+    schedules: dict[str, Schedule] = {}
     try:
-        tables = read_schedules(hours, timezones, errors)
+        schedules = read_schedules(hours, timezones, errors)
     except InputDataError as err:
         schedule_error = err
     parts = reading.result()
     polls = _check_parts(parts, status, schedule_error)
     end = options.now if options.now is not None else max(part.latest for part in parts)
+    _warn_if_stale(end, max(part.latest for part in parts))
     logger.debug("computing the report of %d polls", polls)
-    rows = _compute(runner, parts, tables, end=end, options=options)
+    rows = _compute(runner, parts, schedules, end=end, options=options)
     rejects = [reject for part in parts for reject in part.rejects]
     rejects.extend(errors.rejects)
     return UptimeReport(
         rows, datetime.fromtimestamp(end, timezone.utc), options.interpolation, rejects
+    )
+
+
+_STALE_NOW_SECONDS: Final = 7 * 86_400.0
+"""A ``now`` this long after the latest poll (the longest window) is likely a typo."""
+
+
+def _warn_if_stale(now: float, latest: float) -> None:
+    """Log a WARNING when ``now`` is more than a week after the latest poll (a year typo?)."""
+    if now - latest <= _STALE_NOW_SECONDS:
+        return
+
+    def shown(seconds: float) -> str:
+        return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+    logger.warning(
+        "now %s is %.1f days after the latest poll (%s): the windows hold no polls after "
+        "that; check the year and date of now",
+        shown(now),
+        (now - latest) / 86_400,
+        shown(latest),
     )
 
 
@@ -303,7 +321,7 @@ def _check_parts(
     parts: Sequence[StatusPart], status: object, schedule_error: InputDataError | None
 ) -> int:
     """Raise the first bad status row, then a bad hours or zones row; count the polls."""
-    path = csv_inputs.source_name(status)
+    path = source_name(status)
     for part in parts:
         if part.error is not None:
             raise InputDataError(part.error[0], path=path, line=part.error[1])
@@ -324,19 +342,16 @@ def _check_parts(
 def _compute(
     runner: Runner,
     parts: Sequence[StatusPart],
-    tables: Tables,
+    schedules: Mapping[str, Schedule],
     *,
     end: float,
     options: _Options,
 ) -> list[StoreUptime]:
     """Compute every partition and gather the rows, sorted by store id."""
     partitions = len(parts[0].blocks)
-    shared: Tables | str = tables
-    if runner.spill is not None:
-        # Both workers need the same tables: one file beats one pickle per task.
-        shared = os.path.join(runner.spill, "tables.pickle")
-        with open(shared, "wb") as stream:
-            pickle.dump(tables, stream, pickle.HIGHEST_PROTOCOL)
+    shared: Mapping[str, Schedule] | str = (
+        schedules if runner.spill is None else save_schedules(schedules, runner.spill)
+    )
     report = options.progress
     # The number of stores is needed only to report progress: a set of every store id.
     total = (

@@ -1,42 +1,34 @@
 """The inputs of a report: what ``build_report`` accepts, and the schedules of the stores.
 
-Thousands of stores share a few thousand distinct (time zone, weekly hours) schedules: the
-hours and time zones are read into those distinct schedules and each store's index into
-them, so that business intervals are computed once per schedule.
+Thousands of stores share a few thousand distinct schedules (time zone and weekly hours):
+the hours and time zones are read into one :class:`~outages_processor.models.schedules.
+Schedule` value per distinct schedule, shared by its stores, so that business intervals are
+computed once per schedule (and a pickle of the stores' schedules holds each once).
 """
 
 from __future__ import annotations
 
 import os
-import pickle
 from collections.abc import Iterable
 from typing import TypeAlias, cast
 
-from outages_processor.core.business_hours import DEFAULT_TIMEZONE
-from outages_processor.models.uptime import BusinessHours, Poll, StoreTimezone, WeeklyHours
-from outages_processor.inputs import csv_inputs
-from outages_processor.inputs.csv_inputs import MEMORY, RowErrors, Source
+from outages_processor.models.schedules import DEFAULT_TIMEZONE, Schedule, Slot, slot_of
+from outages_processor.models.uptime import BusinessHours, Poll, StoreTimezone
+from outages_processor.inputs.hours import read_business_hours
+from outages_processor.inputs.tables import MEMORY, RowErrors, Source
+from outages_processor.inputs.timezones import is_time_zone, read_timezones
 
 __all__ = [
     "HoursInput",
-    "Schedule",
     "StatusInput",
-    "Tables",
     "TimezonesInput",
     "as_source",
-    "load_tables",
     "read_schedules",
 ]
 
 StatusInput: TypeAlias = Source | Iterable[Poll]
 HoursInput: TypeAlias = Source | Iterable[BusinessHours]
 TimezonesInput: TypeAlias = Source | Iterable[StoreTimezone]
-
-Schedule: TypeAlias = "tuple[str, tuple[tuple[int, int, int], ...]]"
-"""A time zone name and the sorted ``(day_of_week, start, end)`` slots of a week (plain
-tuples travel to workers faster than models)."""
-Tables: TypeAlias = "tuple[dict[str, int], list[Schedule]]"
-"""Each store's index into the distinct schedules, and the schedules."""
 
 
 def as_source(value: object) -> Source | None:
@@ -46,42 +38,49 @@ def as_source(value: object) -> Source | None:
     return None
 
 
-def read_schedules(hours: HoursInput, timezones: TimezonesInput, errors: RowErrors) -> Tables:
-    """Read hours and time zones into distinct schedules and each store's schedule.
+def read_schedules(
+    hours: HoursInput, timezones: TimezonesInput, errors: RowErrors
+) -> dict[str, Schedule]:
+    """Read hours and time zones into each store's schedule.
 
-    Thousands of stores share a few thousand distinct schedules, so each is computed once.
+    Args:
+        hours: the business hours input.
+        timezones: the time zones input.
+        errors: where bad rows go.
 
     Returns:
-        The index of each store's schedule, and the distinct schedules (index 0:
-        America/Chicago, open 24x7, for stores in neither file).
+        The schedule of each store in either input; stores with equal schedules share one
+        value. A store in neither has the default ``Schedule()`` (America/Chicago, open
+        24x7).
+
+    Raises:
+        InputDataError: a bad row (in fail mode), or an input that cannot be read.
     """
     hours_source = as_source(hours)
     if hours_source is not None:
-        slots = csv_inputs.read_business_hours(hours_source, errors=errors)
+        slots = read_business_hours(hours_source, errors=errors)
     else:
         slots = {}
         for row in cast("Iterable[BusinessHours]", hours):
-            slots.setdefault(row.store_id, []).extend(WeeklyHours.from_rows([row]).slots)
+            slots.setdefault(row.store_id, []).append(slot_of(row))
     zones_source = as_source(timezones)
     if zones_source is not None:
-        zones = csv_inputs.read_timezones(zones_source, errors=errors)
+        zones = read_timezones(zones_source, errors=errors)
     else:
         zones = _memory_zones(cast("Iterable[StoreTimezone]", timezones), errors)
-    schedules: list[Schedule] = [(DEFAULT_TIMEZONE, ())]
-    index: dict[Schedule, int] = {schedules[0]: 0}
-    store_schedule: dict[str, int] = {}
+    distinct: dict[tuple[str, tuple[Slot, ...]], Schedule] = {}
+    store_schedules: dict[str, Schedule] = {}
     for store_id in slots.keys() | zones.keys():
         week = slots.get(store_id)
         key = (
             zones.get(store_id, DEFAULT_TIMEZONE),
             tuple(sorted(set(week))) if week else (),
         )
-        number = index.get(key)
-        if number is None:
-            number = index[key] = len(schedules)
-            schedules.append(key)
-        store_schedule[store_id] = number
-    return store_schedule, schedules
+        schedule = distinct.get(key)
+        if schedule is None:
+            schedule = distinct[key] = Schedule(*key)
+        store_schedules[store_id] = schedule
+    return store_schedules
 
 
 def _memory_zones(rows: Iterable[StoreTimezone], errors: RowErrors) -> dict[str, str]:
@@ -90,7 +89,7 @@ def _memory_zones(rows: Iterable[StoreTimezone], errors: RowErrors) -> dict[str,
     valid: dict[str, bool] = {}
     for row in rows:
         if row.timezone not in valid:
-            valid[row.timezone] = csv_inputs.is_time_zone(row.timezone)
+            valid[row.timezone] = is_time_zone(row.timezone)
         text = f"{row.store_id},{row.timezone}"
         if not valid[row.timezone]:
             errors.bad_row(f"unknown time zone {row.timezone!r}", path=MEMORY, line=None, row=text)
@@ -98,11 +97,3 @@ def _memory_zones(rows: Iterable[StoreTimezone], errors: RowErrors) -> dict[str,
             reason = f"store {row.store_id} already has time zone {zones[row.store_id]}"
             errors.bad_row(reason, path=MEMORY, line=None, row=text)
     return zones
-
-
-def load_tables(tables: Tables | str) -> Tables:
-    """The tables themselves, read from their pickle file if given its path."""
-    if isinstance(tables, str):
-        with open(tables, "rb") as stream:
-            return cast(Tables, pickle.load(stream))
-    return tables

@@ -18,7 +18,7 @@ import threading
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -33,9 +33,12 @@ from outages_processor.models.uptime import (
 from outages_processor.reports.building import _Options, build_report, uses_pool
 from outages_processor.reports.inputs import HoursInput, StatusInput, TimezonesInput
 from outages_processor.reports.pool import CancellableExecutor, WorkerPool
-from outages_processor.reports.writing import write_report_csv
-from outages_processor.inputs import csv_inputs
-from outages_processor.reports.states import HELD, FileLock, ReportFiles
+from outages_processor.reports.report_csv import read_report_csv, write_report_csv
+from outages_processor.inputs.hours import HOURS_COLUMNS
+from outages_processor.inputs.status_rows import STATUS_COLUMNS
+from outages_processor.inputs.tables import open_table
+from outages_processor.inputs.timezones import TIMEZONE_COLUMNS
+from outages_processor.reports.states import HELD, FileLock, ReportFiles, ReportRecord
 
 __all__ = ["ReportService"]
 
@@ -50,7 +53,7 @@ class _Cancelled(Exception):
 class _Report:
     """A report triggered by this service object, until it finishes."""
 
-    state: dict[str, Any]
+    record: ReportRecord
     lock: FileLock
     cancelled: threading.Event = attrs.field(factory=threading.Event)
     executor: CancellableExecutor | None = None
@@ -139,22 +142,18 @@ class ReportService:
         Raises:
             InputDataError: an input file is missing, cannot be read, or its header lacks
                 a required column (no report is made then).
-            ValueError: an invalid option (interpolation, on_error, naive now).
+            ValueError: an invalid option (interpolation, on_error, a now that is not a
+                timestamp).
         """
         _Options.check(now, interpolation, on_error, None)
-        _check_file(status, csv_inputs.STATUS_COLUMNS, "status")
-        _check_file(hours, csv_inputs.HOURS_COLUMNS, "business hours")
-        _check_file(timezones, csv_inputs.TIMEZONE_COLUMNS, "time zones")
+        _check_file(status, STATUS_COLUMNS, "status")
+        _check_file(hours, HOURS_COLUMNS, "business hours")
+        _check_file(timezones, TIMEZONE_COLUMNS, "time zones")
         report_id = uuid.uuid4().hex
         lock = FileLock.hold(self.files.path(report_id, ".lock"))
-        state = {
-            "report_id": report_id,
-            "state": ReportState.RUNNING.value,
-            "created_at": _utc_now(),
-            "pid": os.getpid(),
-        }
-        self.files.write_state(state)
-        report = _Report(state, lock)
+        record = ReportRecord.running(report_id)
+        self.files.write_state(record)
+        report = _Report(record, lock)
         options = {"now": now, "interpolation": interpolation, "on_error": on_error}
         with self._lock:
             if self._threads is None:
@@ -172,9 +171,9 @@ class ReportService:
         options: dict[str, Any],
     ) -> None:
         """Compute a report and write its CSV and final state (runs in a report thread)."""
-        report_id = report.state["report_id"]
+        report_id = report.record.report_id
         csv_path = self.files.path(report_id, ".csv")
-        updates: dict[str, Any]
+        final: ReportRecord
         try:
             report.check()
             executor, jobs = self._executor_for(report, inputs[0])
@@ -187,15 +186,14 @@ class ReportService:
             # Whatever went wrong belongs in the report's state, where get() shows it.
             if not report.cancelled.is_set():
                 logger.info("report %s failed", report_id, exc_info=True)
-            updates = {"state": ReportState.FAILED.value, "error": str(err) or type(err).__name__}
+            final = report.record.finished(
+                ReportState.FAILED, error=str(err) or type(err).__name__
+            )
         else:
-            updates = {
-                "state": ReportState.COMPLETE.value,
-                "csv": f"{report_id}.csv",
-                "rows": len(result.rows),
-                "now": result.now.isoformat(),
-            }
-        if not self._finish(report, updates):
+            final = report.record.finished(
+                ReportState.COMPLETE, csv=f"{report_id}.csv", rows=len(result.rows), now=result.now
+            )
+        if not self._finish(report, final):
             # Cancelled meanwhile: the result is discarded.
             with contextlib.suppress(FileNotFoundError):
                 csv_path.unlink()
@@ -221,16 +219,16 @@ class ReportService:
                 self._pool = WorkerPool(self.workers)
             return self._pool
 
-    def _finish(self, report: _Report, updates: dict[str, Any]) -> bool:
+    def _finish(self, report: _Report, final: ReportRecord) -> bool:
         """Write a report's final state once; False if it had finished already."""
         with self._lock:
             if report.finished:
                 return False
             report.finished = True
-            self._reports.pop(report.state["report_id"], None)
-        report.state.update(updates, finished_at=_utc_now())
+            self._reports.pop(final.report_id, None)
+        report.record = final
         try:
-            self.files.write_state(report.state)
+            self.files.write_state(final)
         finally:
             report.lock.release()
         return True
@@ -270,7 +268,7 @@ class ReportService:
             report.future.cancel()  # it never starts if it was still waiting
         if report.executor is not None:
             report.executor.cancel()
-        return self._finish(report, {"state": ReportState.CANCELLED.value})
+        return self._finish(report, report.record.finished(ReportState.CANCELLED))
 
     def get(self, report_id: str, *, include_rows: bool = False) -> ReportStatus:
         """Return a report's state: Running, Complete (with its CSV), Failed (with why) or
@@ -285,46 +283,36 @@ class ReportService:
             ReportError: the id is malformed, no report has it in this directory, or its
                 state file is damaged.
         """
-        state = self.files.read_state(report_id)
-        try:
-            if state["state"] == ReportState.RUNNING.value:
-                state = self._check_running(report_id, state)
-            csv_path = self.files.path(report_id, ".csv") if state.get("csv") else None
-            finished = state.get("finished_at")
-            status = ReportStatus(
-                report_id,
-                ReportState(state["state"]),
-                datetime.fromisoformat(state["created_at"]),
-                None if finished is None else datetime.fromisoformat(finished),
-                csv_path,
-                state.get("error"),
-            )
-        except (KeyError, TypeError, ValueError) as err:
-            raise self.files.damaged(report_id, repr(err)) from err
+        record = self.files.read_state(report_id)
+        if record.state is ReportState.RUNNING:
+            record = self._check_running(report_id, record)
+        csv_path = self.files.path(report_id, ".csv") if record.csv else None
+        status = ReportStatus(
+            report_id, record.state, record.created_at, record.finished_at, csv_path, record.error
+        )
         if include_rows and csv_path:
-            return attrs.evolve(status, rows=tuple(csv_inputs.read_report_csv(csv_path)))
+            return attrs.evolve(status, rows=tuple(read_report_csv(csv_path)))
         return status
 
-    def _check_running(self, report_id: str, state: dict[str, Any]) -> dict[str, Any]:
+    def _check_running(self, report_id: str, record: ReportRecord) -> ReportRecord:
         """Turn a Running state whose process has gone into Failed."""
         lock = FileLock.try_take(self.files.path(report_id, ".lock"))
         if lock is HELD:
-            return state
+            return record
         try:
             # Read again: the report may have finished since the first read.
-            state = self.files.read_state(report_id)
-            if state["state"] == ReportState.RUNNING.value:
-                state.update(
-                    state=ReportState.FAILED.value,
-                    finished_at=_utc_now(),
-                    error=f"the process computing the report (pid {state.get('pid')}) "
+            record = self.files.read_state(report_id)
+            if record.state is ReportState.RUNNING:
+                record = record.finished(
+                    ReportState.FAILED,
+                    error=f"the process computing the report (pid {record.pid}) "
                     "stopped before it finished; trigger the report again",
                 )
-                self.files.write_state(state)
+                self.files.write_state(record)
         finally:
             if lock is not None:
                 lock.release()
-        return state
+        return record
 
     def wait(self, report_id: str, timeout: float | None = None) -> ReportStatus:
         """Wait for a report triggered by this service object to finish; return its state.
@@ -377,9 +365,5 @@ def _check_file(source: object, required: Sequence[str], what: str) -> None:
         ) from err
     if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISSOCK(mode):
         return
-    with csv_inputs.open_table(source, required, what):
+    with open_table(source, required, what):
         pass
-
-
-def _utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat()

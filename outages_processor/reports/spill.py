@@ -1,4 +1,10 @@
-"""Spill folders: where the worker processes of one report pass poll data through files.
+"""Passing poll data between the worker processes of one machine through files.
+
+The readers produce :class:`~outages_processor.inputs.poll_blocks.PollBlock` values; a
+worker that read one spills it to a file and sends back a :class:`SpilledBlock` (the store
+ids and the file's name), which the computing worker reads back: sending megabytes through
+a process pool's pipes costs more than the page cache. The stores' schedules, which every
+computing worker needs, go to one file too (:func:`save_schedules`).
 
 A spill folder is ``uptime-<pid>-<random>`` in the temporary folder, named after the
 process that owns it, which holds a lock on its ``.lock`` file while it uses it. A process
@@ -11,16 +17,31 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from array import array
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Final
+from typing import Final, cast
 
+import attrs
+
+from outages_processor.inputs.poll_blocks import PollBlock, StatusPart
+from outages_processor.models.schedules import Schedule
 from outages_processor.reports.states import HELD, FileLock
 
-__all__ = ["PREFIX", "remove_stale_folders", "spill_folder"]
+__all__ = [
+    "PREFIX",
+    "SpilledBlock",
+    "load_schedules",
+    "remove_stale_folders",
+    "save_schedules",
+    "spill_block",
+    "spill_folder",
+    "spill_part",
+]
 
 PREFIX: Final = "uptime-"
 """How every spill folder's name starts (then the owner's pid, a dash, random letters)."""
@@ -90,3 +111,65 @@ def _alive(pid: int) -> bool:
     except (PermissionError, OverflowError):
         return True
     return True
+
+
+# --------------------------------------------------------------------------- transport
+
+
+@attrs.frozen
+class SpilledBlock(PollBlock):
+    """A :class:`PollBlock` whose poll times wait in a file: only its store ids travel.
+
+    Attributes:
+        path: the file holding the block (see :func:`spill_block`).
+    """
+
+    path: str
+
+    def signed(self) -> Iterator[tuple[str, array[float]]]:
+        """Yield ``(store_id, signed_times)`` for each store, read back from the file."""
+        with open(self.path, "rb") as stream:
+            store_ids, counts, times = pickle.load(stream)
+        yield from PollBlock(store_ids, counts, times).signed()
+
+
+def spill_block(block: PollBlock, path: str | os.PathLike[str]) -> SpilledBlock:
+    """Write a block to ``path``; return its stand-in, with the store ids and the file."""
+    with open(path, "wb") as stream:
+        pickle.dump((block.store_ids, block.counts, block.times), stream, pickle.HIGHEST_PROTOCOL)
+    return SpilledBlock(block.store_ids, array("q"), array("d"), os.fspath(path))
+
+
+def spill_part(part: StatusPart, folder: str, start: int) -> StatusPart:
+    """Spill every block of a part read from byte ``start`` into ``folder``.
+
+    Returns:
+        The part with :class:`SpilledBlock` stand-ins for its blocks.
+    """
+    blocks = tuple(
+        spill_block(block, os.path.join(folder, f"{start}-{number}.polls"))
+        for number, block in enumerate(part.blocks)
+    )
+    return attrs.evolve(part, blocks=blocks)
+
+
+_SCHEDULES: Final = "schedules.pickle"
+
+
+def save_schedules(schedules: Mapping[str, Schedule], folder: str) -> str:
+    """Write the stores' schedules to a file in ``folder``; return its path.
+
+    Every computing worker needs the same schedules: one file beats one pickle per task.
+    """
+    path = os.path.join(folder, _SCHEDULES)
+    with open(path, "wb") as stream:
+        pickle.dump(dict(schedules), stream, pickle.HIGHEST_PROTOCOL)
+    return path
+
+
+def load_schedules(schedules: Mapping[str, Schedule] | str) -> Mapping[str, Schedule]:
+    """The schedules themselves, read from their file if given its path."""
+    if isinstance(schedules, str):
+        with open(schedules, "rb") as stream:
+            return cast("dict[str, Schedule]", pickle.load(stream))
+    return schedules

@@ -9,20 +9,20 @@ machine are in :mod:`outages_processor.reports.pool`).
 
 from __future__ import annotations
 
-import os
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future
 from typing import Any, Final, TypeVar
 
-import attrs
-
 from outages_processor.core.business_hours import BusinessClock, BusinessClocks
 from outages_processor.core.uptime import WEEK, UptimeCalculator
-from outages_processor.models.uptime import Interpolation, OnError
-from outages_processor.reports.inputs import Schedule, Tables, load_tables
-from outages_processor.inputs import poll_times, status_ranges
-from outages_processor.inputs.status_ranges import PollBlock, StatusPart
+from outages_processor.inputs import poll_times
+from outages_processor.inputs.poll_blocks import PollBlock, StatusPart
+from outages_processor.inputs.status_file import StatusLayout, read_status_part
+from outages_processor.models.common import OnError
+from outages_processor.models.schedules import Schedule
+from outages_processor.models.uptime import Interpolation
+from outages_processor.reports.spill import load_schedules, spill_part
 
 __all__ = [
     "PROGRESS_STORES",
@@ -34,6 +34,8 @@ __all__ = [
 
 PROGRESS_STORES: Final = 1024
 """Stores computed between two progress reports, when computing in the calling thread."""
+
+_ALWAYS_OPEN: Final = Schedule()
 
 _T = TypeVar("_T")
 
@@ -75,7 +77,7 @@ class Runner:
 
 def compute_partition(
     blocks: Sequence[PollBlock],
-    tables: Tables | str,
+    schedules: Mapping[str, Schedule] | str,
     now: float,
     interpolation: Interpolation,
     progress: Callable[[int], None] | None = None,
@@ -83,9 +85,9 @@ def compute_partition(
     """Compute the report values of one partition of the stores (runs in a worker).
 
     Args:
-        blocks: the partition's polls, one block per byte range read.
-        tables: each store's schedule index (missing: index 0) and the distinct
-            (time zone, week) schedules, or the pickle file that holds them.
+        blocks: the partition's polls, one block per byte range read (spilled or not).
+        schedules: each store's schedule (missing: the default ``Schedule()``), or the
+            file :func:`~outages_processor.reports.spill.save_schedules` wrote them to.
         now: the instant the windows end at, seconds since the epoch.
         interpolation: ``"nearest"`` or ``"previous"``.
         progress: called with the number of stores done, now and then (in this thread).
@@ -93,15 +95,16 @@ def compute_partition(
     Returns:
         The store ids, sorted, and their values: six per store, in report column order.
     """
-    store_schedule, schedules = load_tables(tables)
+    of_store = load_schedules(schedules)
     calculator = UptimeCalculator(now, interpolation)
-    clock_of = _ScheduleClocks(schedules, now)
+    clocks = BusinessClocks(now - WEEK, now)
     merged = _merge_blocks(blocks)
     store_ids = sorted(merged)
     values: array[float] = array("d")
     for done, store_id in enumerate(store_ids, 1):
         signed = merged.pop(store_id)
-        values.extend(_store_values(calculator, signed, clock_of(store_schedule.get(store_id, 0))))
+        clock = clocks.clock(of_store.get(store_id, _ALWAYS_OPEN))
+        values.extend(_store_values(calculator, signed, clock))
         if progress is not None and not done % PROGRESS_STORES:
             progress(done)
     return store_ids, values
@@ -131,23 +134,8 @@ def _merge_blocks(blocks: Sequence[PollBlock]) -> dict[str, array[float]]:
     return merged
 
 
-class _ScheduleClocks:
-    """The business clock of each schedule (by index), built on first use."""
-
-    def __init__(self, schedules: Sequence[Schedule], now: float) -> None:
-        self.read_schedules = schedules
-        self._clocks = BusinessClocks(now - WEEK, now)
-        self._known: dict[int, BusinessClock] = {}
-
-    def __call__(self, number: int) -> BusinessClock:
-        clock = self._known.get(number)
-        if clock is None:
-            clock = self._known[number] = self._clocks.clock(*self.read_schedules[number])
-        return clock
-
-
 def read_part(
-    layout: status_ranges.StatusLayout,
+    layout: StatusLayout,
     start: int,
     end: int,
     partitions: int,
@@ -159,13 +147,5 @@ def read_part(
     With ``spill``, the poll times go to files there and only store ids come back: sending
     megabytes through a process pool's pipes costs more than the page cache.
     """
-    part = status_ranges.read_status_part(
-        layout, start, end, partitions=partitions, on_error=on_error
-    )
-    if spill is None:
-        return part
-    blocks = tuple(
-        block.spill(os.path.join(spill, f"{start}-{number}.polls"))
-        for number, block in enumerate(part.blocks)
-    )
-    return attrs.evolve(part, blocks=blocks)
+    part = read_status_part(layout, start, end, partitions=partitions, on_error=on_error)
+    return part if spill is None else spill_part(part, spill, start)

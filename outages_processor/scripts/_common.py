@@ -4,18 +4,20 @@ stdout, logging set-up, the ``--on-error`` choice and progress bars."""
 from __future__ import annotations
 
 import contextlib
-import enum
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime, timezone
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn, Optional, TextIO, TypeAlias
+from typing import Any, NoReturn, Optional, TextIO
 
 import typer
+import typer.core
 
+from outages_processor._time import parse_instant_datetime
 from outages_processor.errors import OutagesError
+from outages_processor.models.common import OnError, ProgressCallback
 from outages_processor.stores.output_files import resolve_output, writes_in_place
 
 __all__ = [
@@ -24,7 +26,7 @@ __all__ = [
     "EXIT_TRANSIENT",
     "EXIT_USAGE",
     "OnError",
-    "StageProgress",
+    "VariadicUsage",
     "check_rejects",
     "check_writable",
     "configure_logging",
@@ -217,15 +219,12 @@ def stderr_is_terminal() -> bool:
         return False
 
 
-class OnError(str, enum.Enum):
-    """What ``--on-error`` does with a bad row or record."""
-
-    FAIL = "fail"
-    SKIP = "skip"
-
-
 def on_error_option(unit: str, stops: str) -> Any:
-    """The ``--on-error`` option, for inputs made of ``unit`` (row, record)."""
+    """The ``--on-error`` option, for inputs made of ``unit`` (row, record).
+
+    Annotate the parameter with :data:`~outages_processor.models.common.OnError`: typer
+    turns that ``Literal`` into the choice ``<fail|skip>``, so the choices have one home.
+    """
     return typer.Option(
         "--on-error",
         help=f"fail: a bad {unit} stops {stops}. "
@@ -242,24 +241,50 @@ def rejects_option(unit: str, columns: str) -> Any:
     )
 
 
+class VariadicUsage(typer.core.TyperCommand):
+    """A command whose usage line writes a required list argument as ``FILE...``.
+
+    typer writes it ``{FILE}``, which reads as a set or a template; ``FILE...`` is how
+    usage lines say "one or more" (``cp SOURCE... DIRECTORY``).
+    """
+
+    # ``ctx`` is typer's vendored click Context, which typer does not export as a type.
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        """The usage line after the command name: options, then arguments."""
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if isinstance(param, typer.core.TyperArgument) and param.nargs == -1 and param.metavar:
+                pieces.append(f"{param.metavar}...")
+            else:
+                pieces.extend(param.get_usage_pieces(ctx))
+        return pieces
+
+
 def check_rejects(rejects: Optional[Path], on_error: OnError) -> None:
     """``--rejects`` makes sense only with ``--on-error skip``: a usage error otherwise."""
-    if rejects is not None and on_error is not OnError.SKIP:
+    if rejects is not None and on_error != "skip":
         raise typer.BadParameter("--rejects needs --on-error skip", param_hint="'--rejects'")
 
 
-StageProgress: TypeAlias = Callable[[str, int, int], None]
-"""Called as ``progress(stage, done, total)``."""
-
-
 @contextlib.contextmanager
-def progress_bars(*, enabled: bool, min_total: int = 0) -> Iterator[Optional[StageProgress]]:
+def progress_bars(
+    *, enabled: bool, min_total: int = 0, labels: Mapping[str, str] | None = None
+) -> Iterator[Optional[ProgressCallback]]:
     """A progress callback drawing one bar per stage on stderr, or None when not ``enabled``.
 
     Nothing is drawn until the first update whose total reaches ``min_total``, and the
     display refreshes only on updates: it runs no thread of its own (a thread would make
     forking worker processes unsafe).
+
+    Args:
+        enabled: draw bars (stderr is a terminal and the user did not ask for quiet).
+        min_total: the smallest total worth a bar.
+        labels: the title of each stage's bar (the stage name itself otherwise).
+
+    Yields:
+        A :data:`~outages_processor.models.common.ProgressCallback`, or None.
     """
+    titles = labels or {}
     if not enabled:
         yield None
         return
@@ -288,7 +313,7 @@ def progress_bars(*, enabled: bool, min_total: int = 0) -> Iterator[Optional[Sta
                 )
             bars: Any = state["progress"]
             if stage not in state:
-                state[stage] = bars.add_task(stage, total=total)
+                state[stage] = bars.add_task(titles.get(stage, stage), total=total)
             bars.update(state[stage], completed=min(done, total), total=total, refresh=True)
 
         yield update
@@ -304,12 +329,11 @@ def parse_instant(value: str) -> datetime:
         typer.BadParameter: the value is not a timestamp (a usage error, exit 2).
     """
     try:
-        moment = datetime.fromisoformat(value.strip().removesuffix(" UTC").rstrip())
+        return parse_instant_datetime(value)
     except ValueError as err:
         raise typer.BadParameter(
             f"{value!r} is not an ISO 8601 timestamp, e.g. 2024-01-01T00:00:00Z"
         ) from err
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 SHOWN_SKIPS = 20

@@ -1,13 +1,12 @@
 """The ``process_outages events`` commands: ingest controller outage reports, list events.
 
-The event store and the readers are imported inside the commands, so that
+The use case (:mod:`outages_processor.events`) is imported inside the commands, so that
 ``process_outages --help`` stays fast.
 """
 
 from __future__ import annotations
 
 import enum
-import functools
 import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -16,8 +15,9 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
+from outages_processor.models.common import OnError
 from outages_processor.scripts._common import (
-    OnError,
+    VariadicUsage,
     check_rejects,
     check_writable,
     on_error_option,
@@ -40,6 +40,9 @@ DEFAULT_DB = "outages.db"
 
 PROGRESS_MIN_LINES = 200_000
 """Inputs with fewer lines than this finish too fast to need a progress bar."""
+
+_BAR_TITLES = {"reading": "Ingesting", "storing": "Storing"}
+"""The progress bars' titles, by stage of the ingest."""
 
 app = typer.Typer(
     name="events",
@@ -78,7 +81,7 @@ _DB_OPTION = typer.Option(
 )
 
 
-@app.command()
+@app.command(cls=VariadicUsage)
 def ingest(  # pylint: disable=too-many-arguments,too-many-positional-arguments
     files: Annotated[
         list[str],
@@ -109,10 +112,8 @@ def ingest(  # pylint: disable=too-many-arguments,too-many-positional-arguments
     ] = None,
     on_error: Annotated[
         OnError, on_error_option("record", "everything and nothing is stored")
-    ] = OnError.FAIL,
-    rejects: Annotated[
-        Optional[Path], rejects_option("record", "source,line,reason,record")
-    ] = None,
+    ] = "fail",
+    rejects: Annotated[Optional[Path], rejects_option("record", "file,line,reason,row")] = None,
 ) -> None:
     """Store outage reports and group them into events.
 
@@ -121,19 +122,20 @@ def ingest(  # pylint: disable=too-many-arguments,too-many-positional-arguments
     check_rejects(rejects, on_error)
     check_writable(rejects)
     # pylint: disable-next=import-outside-toplevel
-    from outages_processor.stores.event_store import ingest_files
+    from outages_processor.events import ingest_files
 
-    # Reading and storing count a line each.
-    bars = progress_bars(enabled=stderr_is_terminal(), min_total=2 * PROGRESS_MIN_LINES)
+    bars = progress_bars(
+        enabled=stderr_is_terminal(), min_total=PROGRESS_MIN_LINES, labels=_BAR_TITLES
+    )
     with reported_errors(), bars as progress:
         result = ingest_files(
             db,
             files,
             fmt=None if input_format is None else input_format.value,
             tolerance=None if tolerance is None else timedelta(minutes=tolerance),
-            on_error=on_error.value,
+            on_error=on_error,
             rejects_path=rejects,
-            progress=None if progress is None else functools.partial(progress, "Ingesting"),
+            progress=progress,
         )
     with stdout_data(f"stored the batch in {db}") as stdout:
         stdout.write(_ingest_summary(db, result) + "\n")
@@ -198,11 +200,13 @@ def list_events(  # pylint: disable=too-many-arguments,too-many-positional-argum
     if start is not None and end is not None and start > end:
         raise typer.BadParameter("--start is after --end", param_hint="'--start'")
     # pylint: disable-next=import-outside-toplevel
-    from outages_processor.stores.event_store import EventStore
+    from outages_processor import events as use_case
 
     # Read-only: listing never writes, so it works in a read-only folder and leaves no file.
-    with reported_errors(), EventStore(db, read_only=True) as store:
-        events = store.events(controller, outage_type, start, end)
+    with reported_errors():
+        events = use_case.list_events(
+            db, controller_id=controller, outage_type=outage_type, start=start, end=end
+        )
     if not (events or as_json or as_csv):
         typer.echo("no events match", err=True)
         return
@@ -210,25 +214,13 @@ def list_events(  # pylint: disable=too-many-arguments,too-many-positional-argum
         if as_json:
             stdout.write(json.dumps([event.to_dict() for event in events], indent=2) + "\n")
         elif as_csv:
-            stdout.write(_csv_text(events))
+            use_case.write_events_csv(events, stdout)
         else:
             stdout.write(_table(events) + "\n")
 
 
 _COLUMNS = ("controller_id", "outage_type", "start_time", "end_time", "record_count")
 _HEADINGS = ("CONTROLLER", "TYPE", "START", "END", "RECORDS")
-
-
-def _csv_text(events: Sequence[OutageEvent]) -> str:
-    # pylint: disable-next=import-outside-toplevel
-    import csv
-    import io  # pylint: disable=import-outside-toplevel
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(_COLUMNS)
-    writer.writerows([event.to_dict()[name] for name in _COLUMNS] for event in events)
-    return buffer.getvalue()
 
 
 def _table(events: Sequence[OutageEvent]) -> str:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from outages_processor._version import __version__
+from outages_processor.core.filtering import DEFAULT_SINCE
 from outages_processor.scripts import events, sandbox, uptime
 from outages_processor.scripts._common import (
     EXIT_NEEDS_FIX,
@@ -28,6 +29,12 @@ from outages_processor.scripts._common import (
     parse_instant,
     reported_errors,
     stdout_data,
+)
+from outages_processor.settings import (
+    DEFAULT_MAX_RETRY_TIME,
+    DEFAULT_MAX_WORKERS,
+    DEFAULT_TIMEOUT,
+    DEFAULT_TRIES,
 )
 
 if TYPE_CHECKING:
@@ -78,7 +85,7 @@ def main(  # pylint: disable=too-many-arguments,too-many-positional-arguments,to
             metavar="ISO8601",
             parser=parse_instant,
             help="Report outages that began at or after this instant (no offset = UTC). "
-            "[default: 2022-01-01T00:00:00Z]",
+            f"[default: {DEFAULT_SINCE:%Y-%m-%dT%H:%M:%SZ}]",
             show_default=False,
         ),
     ] = None,
@@ -110,12 +117,18 @@ def main(  # pylint: disable=too-many-arguments,too-many-positional-arguments,to
     ] = None,
     timeout: Annotated[
         Optional[float],
-        typer.Option(metavar="SECONDS", min=0.001, help="Timeout of each request. [default: 10]"),
+        typer.Option(
+            metavar="SECONDS",
+            min=0.001,
+            help=f"Timeout of each request. [default: {DEFAULT_TIMEOUT:g}]",
+        ),
     ] = None,
     retries: Annotated[
         Optional[int],
         typer.Option(
-            metavar="N", min=1, help="Attempts per request, the first included. [default: 5]"
+            metavar="N",
+            min=1,
+            help=f"Attempts per request, the first included. [default: {DEFAULT_TRIES}]",
         ),
     ] = None,
     max_time: Annotated[
@@ -125,13 +138,13 @@ def main(  # pylint: disable=too-many-arguments,too-many-positional-arguments,to
             metavar="SECONDS",
             min=0.001,
             help="Deadline of each request, its retries and waits included: no attempt "
-            "runs past it. [default: 60]",
+            f"runs past it. [default: {DEFAULT_MAX_RETRY_TIME:g}]",
         ),
     ] = None,
     concurrency: Annotated[
         int,
         typer.Option(metavar="N", min=1, help="Sites handled at once."),
-    ] = 32,
+    ] = DEFAULT_MAX_WORKERS,
     use_sandbox: Annotated[
         bool,
         typer.Option(
@@ -168,9 +181,6 @@ def main(  # pylint: disable=too-many-arguments,too-many-positional-arguments,to
     _check_job_arguments(site, base_url)
     check_writable(output)
     with reported_errors():
-        # pylint: disable-next=import-outside-toplevel
-        from outages_processor.core.filtering import DEFAULT_SINCE
-
         # pylint: disable-next=import-outside-toplevel
         from outages_processor.sites import process_sites
 

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
+from outages_processor.models.common import OnError
 from outages_processor.scripts._common import (
-    OnError,
     check_rejects,
     check_writable,
     on_error_option,
@@ -75,7 +75,6 @@ def report(  # pylint: disable=too-many-arguments,too-many-positional-arguments
         typer.Option(
             help="Status polls CSV: store_id, status (active|inactive), timestamp_utc.",
             show_default=False,
-            exists=True,
             dir_okay=False,
             metavar="FILE",
         ),
@@ -86,7 +85,6 @@ def report(  # pylint: disable=too-many-arguments,too-many-positional-arguments
             help="Business hours CSV: store_id, dayOfWeek (or day; 0 = Monday), "
             "start_time_local, end_time_local. A store without rows is open 24x7.",
             show_default=False,
-            exists=True,
             dir_okay=False,
             metavar="FILE",
         ),
@@ -97,7 +95,6 @@ def report(  # pylint: disable=too-many-arguments,too-many-positional-arguments
             help="Time zones CSV: store_id, timezone_str. A store without one is in "
             "America/Chicago.",
             show_default=False,
-            exists=True,
             dir_okay=False,
             metavar="FILE",
         ),
@@ -140,7 +137,7 @@ def report(  # pylint: disable=too-many-arguments,too-many-positional-arguments
     ] = None,
     on_error: Annotated[
         OnError, on_error_option("row", "the report and nothing is written")
-    ] = OnError.FAIL,
+    ] = "fail",
     rejects: Annotated[Optional[Path], rejects_option("row", "file,line,reason,row")
     ] = None,
     quiet: Annotated[
@@ -173,7 +170,7 @@ def report(  # pylint: disable=too-many-arguments,too-many-positional-arguments
             now=now,
             interpolation=interpolation.value,
             jobs=jobs,
-            on_error=on_error.value,
+            on_error=on_error,
             progress=progress,
         )
     if not quiet:
@@ -190,7 +187,7 @@ def _skip_hint(on_error: OnError) -> Iterator[None]:
         yield
     except InputDataError as err:
         # Line 1 is the header: a bad header cannot be skipped.
-        if on_error is OnError.SKIP or err.line is None or err.line < 2:
+        if on_error == "skip" or err.line is None or err.line < 2:
             raise
         hint = "(fix the row, or leave bad rows out with --on-error skip)"
         raise InputDataError(f"{err.reason} {hint}", path=err.path, line=err.line) from err

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import os
 import sqlite3
@@ -44,7 +45,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import Any
 
 from outages_processor.core.events import (
     DEFAULT_TOLERANCE,
@@ -54,24 +55,24 @@ from outages_processor.core.events import (
     tolerance_micros,
 )
 from outages_processor.errors import EventStoreBusyError, EventStoreError, InputDataError
+from outages_processor._time import as_instant
 from outages_processor.models.events import (
+    Events,
     IngestResult,
     OutageEvent,
     OutageRecord,
     RecordBatch,
-    RejectedRecord,
+    RecordInput,
     epoch_micros,
     from_epoch_micros,
     identifier_problem,
 )
-from outages_processor.inputs.record_inputs import OnError, RecordFormat, read_records
-from outages_processor.stores.output_files import OutputFiles, output_files, write_csv_rows
+from outages_processor.models.common import ProgressCallback
 
 __all__ = [
     "DEFAULT_BUSY_TIMEOUT",
     "SCHEMA_VERSION",
     "EventStore",
-    "ingest_files",
 ]
 
 SCHEMA_VERSION = 1
@@ -376,9 +377,9 @@ class EventStore:
 
     def ingest(
         self,
-        records: Iterable[OutageRecord],
+        records: Iterable[RecordInput],
         *,
-        progress: Callable[[int], None] | None = None,
+        progress: ProgressCallback | None = None,
     ) -> IngestResult:
         """Store new reports and update the events, as one all-or-nothing transaction.
 
@@ -387,11 +388,13 @@ class EventStore:
         affected ``(controller_id, outage_type)`` is touched once.
 
         Args:
-            records: the reports, in any order; a :class:`RecordBatch` (what
+            records: the reports, in any order: :class:`OutageRecord` values or mappings
+                ``{controller_id, outage_type, timestamp}``; a :class:`RecordBatch` (what
                 :func:`~outages_processor.inputs.record_inputs.read_records` returns) is
                 ingested without building a model object per record, and its rejects are
                 counted as skipped.
-            progress: called now and then with the number of records handled so far.
+            progress: called as ``progress("storing", done, total)`` now and then, counting
+                the records of the batch.
 
         Returns:
             The counts of new, duplicate and skipped records and of events created,
@@ -411,14 +414,19 @@ class EventStore:
             )
         batch = records if isinstance(records, RecordBatch) else RecordBatch.from_records(records)
         stamps = _group_by_key(batch.timestamps)
-        report = progress if progress is not None else _ignore
+        total = len(batch)
+        report = _ignore if progress is None else functools.partial(_storing, progress, total)
         changes = _Changes()
         if stamps:  # an empty batch needs no transaction
             try:
                 with self._transaction():
                     self._ingest_grouped(stamps, changes, report)
             except sqlite3.OperationalError as err:
-                if "locked" in str(err):
+                # By the code, not the text (another failure may mention "locked"); the low
+                # byte of an extended code (SQLITE_BUSY_SNAPSHOT, ...) is its primary code.
+                # An error raised by Python code rather than SQLite has no code at all.
+                code = getattr(err, "sqlite_errorcode", 0) & 0xFF
+                if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
                     raise EventStoreBusyError(
                         f"{self.path} stayed locked by another writer; nothing was stored, "
                         "try again (or raise the busy timeout)"
@@ -426,7 +434,6 @@ class EventStore:
                 raise EventStoreError(self._failure(err)) from err
             except sqlite3.Error as err:
                 raise EventStoreError(self._failure(err)) from err
-        total = len(batch)
         report(total)
         return IngestResult(
             records_new=changes.records,
@@ -581,27 +588,30 @@ class EventStore:
         self,
         controller_id: str | None = None,
         outage_type: str | None = None,
-        start: datetime | None = None,
-        end: datetime | None = None,
-    ) -> list[OutageEvent]:
+        start: datetime | str | None = None,
+        end: datetime | str | None = None,
+    ) -> Events:
         """The events that match every given filter.
 
         Args:
             controller_id: only this controller's events.
             outage_type: only events of this type.
-            start: only events that end at or after this instant (naive = UTC).
-            end: only events that start at or before this instant (naive = UTC). With
+            start: only events that end at or after this instant: a datetime or an ISO
+                8601 string (naive or no offset = UTC).
+            end: only events that start at or before this instant (the same forms). With
                 ``start``, this selects the events that overlap ``[start, end]``.
 
         Returns:
-            The events sorted by start time, controller id, outage type.
+            The events sorted by start time, controller id, outage type: a list, with
+            ``to_dicts()`` and ``to_pandas()``.
 
         Raises:
-            ValueError: ``start`` is after ``end``.
+            TypeError: ``start`` or ``end`` is neither a string nor a datetime.
+            ValueError: ``start`` or ``end`` is not a timestamp, or ``start`` is after ``end``.
             EventStoreError: the database failed.
         """
-        lower = None if start is None else epoch_micros(start)
-        upper = None if end is None else epoch_micros(end)
+        lower = None if start is None else epoch_micros(as_instant(start, "start"))
+        upper = None if end is None else epoch_micros(as_instant(end, "end"))
         if lower is not None and upper is not None and lower > upper:
             raise ValueError(f"the start ({start}) is after the end ({end})")
         where: list[str] = []
@@ -626,15 +636,15 @@ class EventStore:
         try:
             rows = self._db.execute(sql, params).fetchall()
         except UnicodeEncodeError:
-            return []  # a filter with a lone surrogate: no stored id can hold one
+            return Events()  # a filter with a lone surrogate: no stored id can hold one
         except sqlite3.Error as err:
             raise EventStoreError(f"cannot read {self.path}: {err}") from err
-        return [
+        return Events(
             OutageEvent(
                 controller, kind, from_epoch_micros(first), from_epoch_micros(last), count
             )
             for controller, kind, first, last, count in rows
-        ]
+        )
 
     def records(self) -> list[OutageRecord]:
         """Every stored report, sorted by controller id, outage type, timestamp.
@@ -697,104 +707,11 @@ def _ignore(_done: int) -> None:
     """A progress callback that shows nothing."""
 
 
+def _storing(progress: ProgressCallback, total: int, done: int) -> None:
+    """Report ``done`` of the batch's ``total`` records as the ``"storing"`` stage."""
+    progress("storing", done, total)
+
+
 def _minutes(micros: int) -> str:
     """A tolerance in minutes, as short as exact: 12, 7.5."""
     return f"{micros / 60_000_000:g}"
-
-
-def ingest_files(
-    db_path: str | os.PathLike[str],
-    sources: Sequence[str | os.PathLike[str]],
-    *,
-    fmt: RecordFormat | None = None,
-    tolerance: timedelta | None = None,
-    on_error: OnError = "fail",
-    rejects_path: str | os.PathLike[str] | None = None,
-    stdin: IO[str] | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> IngestResult:
-    """Read report files and ingest them into an event database as ONE batch.
-
-    All the files form one transaction: if any record is bad (in fail mode) or the
-    database fails, nothing of any file is stored. The inputs are read completely before
-    the database is opened, so bad input never creates or changes a database.
-
-    Args:
-        db_path: the event database; created when missing.
-        sources: the files to read; ``"-"`` is standard input.
-        fmt: the format of every input, or None to decide by extension or content.
-        tolerance: the tolerance of a new database, or the one an existing database must
-            have; None accepts what is recorded (12 minutes for a new database).
-        on_error: ``"fail"`` stops at the first bad record; ``"skip"`` skips bad records.
-        rejects_path: where to write the skipped records as CSV
-            (``source,line,reason,record``); written, even when empty, before the
-            database is touched, and put in place only once the batch is stored.
-        stdin: where ``"-"`` reads from; None means :data:`sys.stdin`.
-        progress: called as ``progress(done, total)`` now and then; reading counts input
-            lines and storing counts as many again.
-
-    Returns:
-        What the ingest did; its ``rejects`` are the skipped records (skip mode). When
-        there is no record to store and no database at ``db_path``, none is created.
-
-    Raises:
-        InputDataError: an input is bad (``file:line: reason``) or the rejects file
-            cannot be written; nothing was stored.
-        EventStoreError: the database cannot be used (for example it was created with
-            another tolerance); nothing was stored, no rejects file appears.
-        OSError: the rejects file, already written, could not be renamed into place after
-            the batch was stored (names the file).
-    """
-    phases = _Phases(progress)
-    batch = read_records(sources, fmt=fmt, on_error=on_error, stdin=stdin, progress=phases.read)
-    phases.records = len(batch)
-    # The rejects are written (and flushed) before the database is touched, but the file
-    # appears only once the batch is stored: both outputs, or neither.
-    with output_files() as outputs:
-        if rejects_path is not None:
-            _write_rejects(outputs, rejects_path, batch.rejects)
-        if not phases.records and not os.path.lexists(db_path):
-            # Nothing to store (every record skipped, or empty inputs): no new database.
-            phases.store(0)
-            return IngestResult(rejects=batch.rejects)
-        with EventStore(db_path, tolerance=tolerance) as store:
-            result = store.ingest(batch, progress=phases.store)
-    return result
-
-
-class _Phases:
-    """Maps the progress of reading (lines) and storing (records) onto one scale."""
-
-    def __init__(self, progress: Callable[[int, int], None] | None) -> None:
-        self.progress = progress
-        self.lines = 0
-        self.records = 0
-
-    def read(self, done: int, total: int) -> None:
-        """Reading: the first half of the scale."""
-        self.lines = total
-        if self.progress is not None:
-            self.progress(done, 2 * total)
-
-    def store(self, done: int) -> None:
-        """Storing: the second half, in proportion to the records handled."""
-        if self.progress is not None:
-            share = self.lines * done // self.records if self.records else self.lines
-            self.progress(self.lines + share, 2 * self.lines)
-
-
-def _write_rejects(
-    outputs: OutputFiles, path: str | os.PathLike[str], rejects: Sequence[RejectedRecord]
-) -> None:
-    try:
-        stream = outputs.open(path, newline="")
-        write_csv_rows(
-            stream,
-            ["source", "line", "reason", "record"],
-            ((item.source, item.line, item.reason, item.text) for item in rejects),
-        )
-        stream.flush()
-    except OSError as err:
-        raise InputDataError(
-            f"cannot write the rejects file: {err.strerror or err}", path=str(path)
-        ) from err

@@ -17,7 +17,8 @@ from outages_processor.core.business_hours import (
     business_intervals_between,
     load_zone,
 )
-from outages_processor.models.uptime import BusinessHours, WeeklyHours
+from outages_processor.models.schedules import Schedule
+from outages_processor.models.uptime import BusinessHours
 from outages_processor.tests.uptime_data import utc
 
 HOUR = 3600.0
@@ -128,7 +129,7 @@ def test_local_hours_follow_the_time_zone() -> None:
 
 def test_an_empty_range_has_no_business_time() -> None:
     """A range that ends before it starts holds nothing."""
-    assert not business_intervals(WeeklyHours(), LocalDays(timezone.utc), 10.0, 5.0)
+    assert not business_intervals(Schedule("UTC"), LocalDays(timezone.utc), 10.0, 5.0)
 
 
 def test_a_tzinfo_can_stand_for_a_zone_name() -> None:
@@ -177,11 +178,11 @@ def test_business_clock_measures_a_span(begin: float, end: float, seconds: float
 
 
 def test_business_clocks_build_each_schedule_once() -> None:
-    """Equal (zone, week) pairs share one clock; a week and its slots are the same key."""
+    """Equal schedules share one clock, however their slots were given."""
     clocks = BusinessClocks(0.0, 7 * 86400.0)
-    week = WeeklyHours([(0, 0, 3600)])
-    assert clocks.clock("UTC", week) is clocks.clock("UTC", ((0, 0, 3600),))
-    assert clocks.clock("UTC", week) is not clocks.clock("Europe/London", week)
+    week = [(0, 0, 3600)]
+    assert clocks.clock(Schedule("UTC", week)) is clocks.clock(Schedule("UTC", ((0, 0, 3600),)))
+    assert clocks.clock(Schedule("UTC", week)) is not clocks.clock(Schedule("Europe/London", week))
 
 
 def test_business_clocks_refuse_a_reversed_range() -> None:
@@ -190,23 +191,23 @@ def test_business_clocks_refuse_a_reversed_range() -> None:
         BusinessClocks(10.0, 0.0)
 
 
-def test_weekly_hours_normalise_equal_weeks() -> None:
+def test_schedules_normalise_equal_weeks() -> None:
     """Rows in any order, repeated, make the same week."""
-    first = WeeklyHours.from_rows(_hours((1, "09:00", "10:00"), (0, "08:00", "09:00")))
-    second = WeeklyHours.from_rows(
+    first = Schedule.from_rows(_hours((1, "09:00", "10:00"), (0, "08:00", "09:00")))
+    second = Schedule.from_rows(
         _hours((0, "08:00", "09:00"), (1, "09:00", "10:00"), (0, "08:00", "09:00"))
     )
     assert first == second
     assert hash(first) == hash(second)
     assert not first.always_open
-    assert WeeklyHours().always_open
+    assert Schedule().always_open
 
 
 @pytest.mark.parametrize("slot", [(7, 0, 10), (0, -1, 10), (0, 0, 86400)])
-def test_weekly_hours_refuse_impossible_slots(slot: tuple[int, int, int]) -> None:
+def test_schedules_refuse_impossible_slots(slot: tuple[int, int, int]) -> None:
     """A weekday outside 0-6 or a time outside the day is a ValueError."""
     with pytest.raises(ValueError, match="invalid business hours slot"):
-        WeeklyHours([slot])
+        Schedule("UTC", [slot])
 
 
 _ZONES = st.sampled_from(
@@ -232,7 +233,9 @@ def test_intervals_are_sorted_disjoint_and_inside_the_range(
 ) -> None:
     """Whatever the hours, the intervals are sorted, apart, and within the range."""
     end = start + days * 86400.0
-    intervals = business_intervals(WeeklyHours(slots), LocalDays(ZoneInfo(zone)), start, end)
+    intervals = business_intervals(
+        Schedule(zone, slots), LocalDays(ZoneInfo(zone)), start, end
+    )
     for begin, finish in intervals:
         assert start <= begin < finish <= end
     for (_, first_end), (second_begin, _) in zip(intervals, intervals[1:]):

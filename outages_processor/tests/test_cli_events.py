@@ -130,7 +130,7 @@ def test_skip_with_rejects_writes_them_to_the_file(runner: CliRunner) -> None:
     assert code == 0
     assert err == "skipped 1 bad record; they are in rejects.csv\n"
     assert Path("rejects.csv").read_text(encoding="utf-8").splitlines() == [
-        "source,line,reason,record",
+        "file,line,reason,row",
         f"mixed.csv,2,{BAD_TIMESTAMP},\"c1,led,soon\"",
     ]
 

@@ -170,13 +170,13 @@ def test_bad_options_are_usage_errors(
     assert re.search(message, result.stderr, re.DOTALL), result.stderr
 
 
-def test_a_missing_input_file_is_a_usage_error(
-    files: tuple[Path, Path, Path], tmp_path: Path
-) -> None:
-    """An input path that does not exist is refused before any work."""
+def test_a_missing_input_file_is_bad_input(files: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    """An input path that does not exist is one line and exit 3, as in every command."""
     result = runner.invoke(app, _args((tmp_path / "nope.csv", files[1], files[2])))
-    assert result.exit_code == 2
-    assert "does not exist" in result.stderr
+    assert result.exit_code == 3
+    assert result.stderr == (
+        f"error: {tmp_path / 'nope.csv'}: cannot read the file: No such file or directory\n"
+    )
 
 
 def test_progress_bars_draw_on_a_terminal(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from array import array
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -11,28 +10,26 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from outages_processor._time import parse_instant_seconds as parse_timestamp
 from outages_processor.errors import InputDataError
 from outages_processor.models.uptime import StoreUptime
-from outages_processor.inputs import poll_times, status_ranges
-from outages_processor.inputs.csv_inputs import (
-    RowErrors,
+from outages_processor.inputs import poll_blocks, poll_times, status_file
+from outages_processor.inputs.hours import (
     iter_business_hours,
-    iter_polls,
-    iter_timezones,
     parse_time_of_day,
-    parse_timestamp,
     read_business_hours,
-    read_report_csv,
-    read_timezones,
 )
-from outages_processor.inputs.status_ranges import (
-    PollBlock,
-    StatusPart,
+from outages_processor.inputs.poll_blocks import StatusPart
+from outages_processor.inputs.status_file import (
     read_status_layout,
     read_status_part,
     read_status_sequential,
     split_status,
 )
+from outages_processor.inputs.status_rows import iter_polls
+from outages_processor.inputs.tables import RowErrors
+from outages_processor.inputs.timezones import iter_timezones, read_timezones
+from outages_processor.reports.report_csv import read_report_csv
 from outages_processor.tests.uptime_data import generate, write_csv, write_status
 
 STATUS_HEADER = "store_id,status,timestamp_utc"
@@ -383,7 +380,7 @@ def test_group_polls_packs_models_like_files(tmp_path: Path) -> None:
     """In-memory polls are packed the same way as a file's."""
     data = generate(3, stores=4, days=1)
     write_status(tmp_path / "status.csv", data.polls)
-    assert _polls(status_ranges.group_polls(data.polls)) == _polls(_read(tmp_path / "status.csv"))
+    assert _polls(poll_blocks.group_polls(data.polls)) == _polls(_read(tmp_path / "status.csv"))
 
 
 @pytest.mark.parametrize(
@@ -403,22 +400,13 @@ def test_signed_poll_times_decode(
     assert poll_times.decode(signed) == (active, inactive)
 
 
-def test_a_spilled_block_reads_back(tmp_path: Path) -> None:
-    """A block written to a file comes back whole; the stand-in keeps the ids and the name."""
-    block = PollBlock(["a", "b"], array("q", [1, 2]), array("d", [1.0, -2.0, 3.0]))
-    stand_in = block.spill(tmp_path / "block")
-    assert stand_in.store_ids == ["a", "b"] and not stand_in.times
-    assert stand_in.spilled == str(tmp_path / "block")
-    assert stand_in.load() == block
-    assert list(stand_in.signed()) == [("a", array("d", [1.0])), ("b", array("d", [-2.0, 3.0]))]
-
 
 def test_partitions_are_stable() -> None:
     """A store always goes to the same partition, in any process."""
-    assert status_ranges.partition_of("8419537941919820732", 2) == status_ranges.partition_of(
+    assert poll_blocks.partition_of("8419537941919820732", 2) == poll_blocks.partition_of(
         "8419537941919820732", 2
     )
-    assert {status_ranges.partition_of(str(n), 3) for n in range(100)} == {0, 1, 2}
+    assert {poll_blocks.partition_of(str(n), 3) for n in range(100)} == {0, 1, 2}
 
 
 # ----------------------------------------------------------------------------- hours, zones
@@ -565,8 +553,8 @@ def test_report_csv_reads_back(tmp_path: Path) -> None:
 def test_clean_chunks_take_the_fast_path(rows: list[str], tmp_path: Path) -> None:
     """Both timestamp styles are read whole-chunk, without the row-by-row fallback."""
     layout = read_status_layout(_status(tmp_path, *rows))
-    collector = status_ranges._PollCollector(layout.path, layout.columns, "fail")  # pylint: disable=protected-access
-    reader = status_ranges._RangeReader(layout, layout.data_start, collector)  # pylint: disable=protected-access
+    collector = poll_blocks.PollCollector(layout.path, layout.columns, "fail")
+    reader = status_file._RangeReader(layout, layout.data_start, collector)  # pylint: disable=protected-access
     assert reader._fast("\n".join(rows) + "\n")  # pylint: disable=protected-access
     assert collector.polls == 2
 

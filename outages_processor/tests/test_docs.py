@@ -1,6 +1,8 @@
 """Every example in README.md and docs/pages/ runs, and prints what the page says.
 
-Rules, per page, in a fresh copy of ``tests/docs_data`` as the working directory:
+Rules, per page, with a temporary copy of the clone's root as the working directory (its
+``docs/examples`` data, so the paths the pages show resolve as they do in a fresh clone,
+while whatever a command writes, ``outages.db`` or ``rejects.csv``, lands outside the checkout):
 
 * a ```python block is executed; blocks of one page share one namespace;
 * in a ```console block, each ``$ process_outages ...`` line is run through the command line
@@ -11,6 +13,9 @@ Rules, per page, in a fresh copy of ``tests/docs_data`` as the working directory
   equal what that block printed, and right after a ```console block, what its last
   command printed on stderr. Blocks marked
   ```shell or ```json are illustrations and are not run.
+
+``docs/notebook.ipynb`` runs top to bottom in a fresh kernel with ``docs/`` of such a copy as
+its working directory, as Jupyter runs it when opened from a clone.
 """
 
 from __future__ import annotations
@@ -22,15 +27,25 @@ import fnmatch
 import re
 import shlex
 import shutil
+import sys
 from pathlib import Path
 
+import nbclient
+import nbformat
 import pytest
 from typer.testing import CliRunner
 
 from outages_processor.scripts.main import app
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCS_DATA = Path(__file__).resolve().parent / "docs_data"
+EXAMPLES = Path("docs") / "examples"
+NOTEBOOK = ROOT / "docs" / "notebook.ipynb"
+# What the notebook's last cell prints: each job's DataFrame, its shape, its datetime columns.
+NOTEBOOK_SUMMARY = [
+    "outages (13, 6) times: ['begin', 'end']",
+    "uptime (3, 7) times: []",
+    "events (2, 5) times: ['start_time', 'end_time']",
+]
 PAGES = sorted([ROOT / "README.md", *(ROOT / "docs" / "pages").glob("*.md")])
 FENCE = re.compile(r"^```(\w+)[^\n]*\n(.*?)^```", re.S | re.M)
 EXIT_NOTE = re.compile(r"\s+#\s*exit\s+(\d+)\s*$")
@@ -99,14 +114,18 @@ def run_console(text: str) -> str:
     return stderr
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
-def test_examples_of_the_page_run(
-    page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The page's Python and command-line examples run and print what the page shows."""
-    if DOCS_DATA.is_dir():
-        shutil.copytree(DOCS_DATA, tmp_path, dirs_exist_ok=True)
+@pytest.fixture(name="clone")
+def fixture_clone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A temporary working directory laid out as the clone's root (its docs/examples)."""
+    shutil.copytree(ROOT / EXAMPLES, tmp_path / EXAMPLES)
     monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+@pytest.mark.usefixtures("clone")
+def test_examples_of_the_page_run(page: Path) -> None:
+    """The page's Python and command-line examples run and print what the page shows."""
     namespace: dict[str, object] = {"__name__": f"docs_{page.stem}"}
     printed: str | None = None
     for language, text, adjacent in blocks(page):
@@ -143,3 +162,57 @@ def test_every_page_is_in_the_docs_navigation() -> None:
     config = (ROOT / "docs" / "mkdocs.yml").read_text(encoding="utf-8")
     for page in (ROOT / "docs" / "pages").glob("*.md"):
         assert page.name in config, page.name
+
+
+EXAMPLE_PATH = re.compile(r"docs/examples/[\w./-]+")
+
+
+def test_readme_commands_use_files_of_a_fresh_clone() -> None:
+    """Each data file a README command names is shipped under docs/examples/ in the clone."""
+    named = [
+        path
+        for language, text, _ in blocks(ROOT / "README.md")
+        if language == "console"
+        for path in EXAMPLE_PATH.findall(text)
+    ]
+    assert named
+    assert [path for path in named if not (ROOT / path).is_file()] == []
+
+
+def test_pages_run_outside_the_checkout(clone: Path) -> None:
+    """A command of a page writes into the temporary working directory, not the checkout."""
+    run_console(f"$ process_outages events ingest {EXAMPLES.as_posix()}/events/reports.csv\n")
+    assert (clone / "outages.db").is_file()
+    assert not (ROOT / "outages.db").exists()
+
+
+def test_the_notebook_is_stored_without_outputs() -> None:
+    """docs/notebook.ipynb is kept clean: no outputs, no execution counts in the checkout."""
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    nbformat.validate(notebook)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert code
+    assert [(cell.outputs, cell.execution_count) for cell in code] == [([], None)] * len(code)
+
+
+def test_the_notebook_runs_the_three_jobs_into_dataframes(
+    clone: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The notebook runs top to bottom in a fresh kernel of this interpreter, from docs/."""
+    # Standard platform folders: jupyter_core warns about the old ones (warnings are errors).
+    monkeypatch.setenv("JUPYTER_PLATFORM_DIRS", "1")
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell("import sys\nprint(sys.executable)"))
+    # The kernelspec "python3" starts ``python``, which jupyter_client replaces by the
+    # interpreter running this test, so the kernel imports this checkout's package.
+    client = nbclient.NotebookClient(
+        notebook,
+        kernel_name="python3",
+        timeout=120,
+        resources={"metadata": {"path": str(clone / "docs")}},
+    )
+    client.execute()
+    printed = ["".join(out.get("text", "") for out in cell.outputs) for cell in notebook.cells[-2:]]
+    assert printed[0].splitlines() == NOTEBOOK_SUMMARY
+    assert Path(printed[1].strip()).resolve() == Path(sys.executable).resolve()
+    assert [path.name for path in (clone / "docs").iterdir()] == ["examples"]

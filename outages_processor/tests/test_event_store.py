@@ -20,7 +20,8 @@ from outages_processor.core.events import group_events
 from outages_processor.errors import EventStoreBusyError, EventStoreError, InputDataError
 from outages_processor.models.events import IngestResult, OutageEvent, OutageRecord, RecordBatch
 from outages_processor.stores import event_store
-from outages_processor.stores.event_store import SCHEMA_VERSION, EventStore, ingest_files
+from outages_processor.events import ingest_files
+from outages_processor.stores.event_store import SCHEMA_VERSION, EventStore
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 MINUTE = timedelta(minutes=1)
@@ -151,11 +152,11 @@ def test_a_new_store_counts_every_event_created(store: EventStore) -> None:
 
 def test_ingest_takes_a_record_batch_and_counts_its_rejects(store: EventStore) -> None:
     """A RecordBatch is ingested as its records, its rejects counted as skipped."""
-    from outages_processor.models.events import (  # pylint: disable=import-outside-toplevel
-        RejectedRecord,
+    from outages_processor.models.common import (  # pylint: disable=import-outside-toplevel
+        Reject,
     )
 
-    reject = RejectedRecord("a.csv", 2, "bad", "x")
+    reject = Reject("a.csv", 2, "bad", "x")
     batch = RecordBatch({"c1": {"led": [0, 600_000_000]}}, [reject])
     result = store.ingest(batch)
     assert (result.records_new, result.records_skipped, result.rejects) == (2, 1, (reject,))
@@ -163,9 +164,9 @@ def test_ingest_takes_a_record_batch_and_counts_its_rejects(store: EventStore) -
 
 def test_ingest_reports_progress_up_to_the_batch_size(store: EventStore) -> None:
     """The progress callback ends with the number of records in the batch."""
-    calls: list[int] = []
-    store.ingest(reports(0, 10, 10), progress=calls.append)
-    assert calls[-1] == 3
+    calls: list[tuple[str, int, int]] = []
+    store.ingest(reports(0, 10, 10), progress=lambda *call: calls.append(call))
+    assert calls[-1] == ("storing", 3, 3)
 
 
 def test_records_are_kept_once_each(store: EventStore) -> None:
@@ -564,7 +565,7 @@ def test_ingest_files_writes_the_rejects(db_path: Path, tmp_path: Path) -> None:
     result = ingest_files(db_path, [source], on_error="skip", rejects_path=rejects)
     assert (result.records_new, result.records_skipped) == (1, 1)
     assert rejects.read_text().splitlines() == [
-        "source,line,reason,record",
+        "file,line,reason,row",
         f"{source},3,timestamp 'x' is neither ISO 8601 (e.g. 2024-01-01T00:10:00Z) nor Unix "
         "epoch seconds,\"c1,led,x\"",
     ]
@@ -585,14 +586,16 @@ def test_ingest_files_fails_before_storing_when_rejects_cannot_be_written(
 def test_ingest_files_reports_progress_over_reading_and_storing(
     db_path: Path, tmp_path: Path
 ) -> None:
-    """Progress counts the lines read, then as many again while storing, up to the total."""
+    """Progress counts the lines read ("reading"), then the records stored ("storing")."""
     source = tmp_path / "in.csv"
     source.write_text("controller_id,outage_type,timestamp\nc1,led,0\nc1,led,60\nc1,led,60\n")
-    calls: list[tuple[int, int]] = []
-    ingest_files(db_path, [source], progress=lambda done, total: calls.append((done, total)))
-    assert calls[0][1] == 8
-    assert calls[-1] == (8, 8)
-    assert [done for done, _ in calls] == sorted(done for done, _ in calls)
+    calls: list[tuple[str, int, int]] = []
+    ingest_files(db_path, [source], progress=lambda *call: calls.append(call))
+    assert [stage for stage, _, _ in calls] == sorted(stage for stage, _, _ in calls)
+    reading = [(done, total) for stage, done, total in calls if stage == "reading"]
+    storing = [(done, total) for stage, done, total in calls if stage == "storing"]
+    assert reading[-1] == (4, 4) and storing[-1] == (3, 3)
+    assert reading == sorted(reading) and storing == sorted(storing)
 
 
 def test_ingest_files_of_an_empty_input_stores_nothing(db_path: Path, tmp_path: Path) -> None:

@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 
 from outages_processor.errors import InputDataError
 from outages_processor.scripts.main import app
-from outages_processor.inputs.record_inputs import parse_timestamp, read_records
+from outages_processor._time import parse_instant_micros as parse_timestamp
+from outages_processor.inputs.record_inputs import read_records
 
 FAST = 2.0
 """Seconds a hostile record may cost at most (before the fix: 7 s for 1e400000)."""

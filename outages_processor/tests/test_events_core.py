@@ -18,12 +18,12 @@ from outages_processor.core.events import (
     merge_timestamps,
     tolerance_micros,
 )
+from outages_processor.models.common import Reject
 from outages_processor.models.events import (
     IngestResult,
     OutageEvent,
     OutageRecord,
     RecordBatch,
-    RejectedRecord,
     epoch_micros,
     from_epoch_micros,
 )
@@ -72,7 +72,7 @@ def test_record_converts_an_offset_to_utc() -> None:
         ("", "led", T0, ValueError, "controller_id must not be empty"),
         ("c1", "", T0, ValueError, "outage_type must not be empty"),
         (7, "led", T0, TypeError, "controller_id must be a string, not int"),
-        ("c1", "led", "2024-01-01", TypeError, "expected a datetime, not str"),
+        ("c1", "led", [2024], TypeError, "timestamp must be an ISO 8601 string .* not list"),
     ],
 )
 def test_record_refuses_invalid_fields(
@@ -119,7 +119,7 @@ def test_batch_round_trips_records() -> None:
 
 def test_ingest_result_counts_its_rejects_as_skipped() -> None:
     """records_skipped is the number of rejects; to_dict holds only the counts."""
-    reject = RejectedRecord("a.csv", 3, "controller_id is empty", ",led,0")
+    reject = Reject("a.csv", 3, "controller_id is empty", ",led,0")
     result = IngestResult(records_new=2, records_duplicate=1, events_created=1, rejects=[reject])
     assert result.records_skipped == 1
     assert result.to_dict() == {

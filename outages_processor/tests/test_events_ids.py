@@ -22,7 +22,8 @@ from outages_processor.models.events import (
     RecordBatch,
     identifier_problem,
 )
-from outages_processor.stores.event_store import EventStore, ingest_files
+from outages_processor.events import ingest_files
+from outages_processor.stores.event_store import EventStore
 from outages_processor.inputs.record_inputs import read_records
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)

@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 from outages_processor.errors import EventStoreError
 from outages_processor.reports import run_report
 from outages_processor.scripts.main import app
-from outages_processor.stores.event_store import EventStore, ingest_files
+from outages_processor.events import ingest_files
+from outages_processor.stores.event_store import EventStore
 from outages_processor.stores.output_files import resolve_output, writes_in_place
 from outages_processor.tests.uptime_data import generate
 
@@ -109,7 +110,7 @@ def test_events_ingest_writes_the_rejects_when_the_batch_is_stored(tmp_path: Pat
             "--rejects", str(rejects), str(source)]  # fmt: skip
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert rejects.read_text(encoding="utf-8").splitlines()[0] == "source,line,reason,record"
+    assert rejects.read_text(encoding="utf-8").splitlines()[0] == "file,line,reason,row"
 
 
 # --- kinds of output path ----------------------------------------------------------------

@@ -18,7 +18,7 @@ import pytest
 import typer
 
 from outages_processor.scripts._common import stdout_data
-from outages_processor.stores.event_store import ingest_files
+from outages_processor.events import ingest_files
 from outages_processor.tests.uptime_data import generate
 
 FULL = "No space left on device"

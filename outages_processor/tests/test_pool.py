@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from array import array
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -19,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from outages_processor.errors import ReportError
+from outages_processor.inputs.poll_blocks import PollBlock
 from outages_processor.reports import PARALLEL_MIN_BYTES
 from outages_processor.reports import pool as report_pool
 from outages_processor.reports import spill
@@ -337,3 +339,13 @@ def test_a_spill_folder_is_named_for_its_owner_and_removed_after(
         assert Path(folder).parent == tmp_path
         assert Path(folder).name.startswith(f"uptime-{os.getpid()}-")
     assert not list(tmp_path.iterdir())
+
+
+def test_a_spilled_block_reads_back(tmp_path: Path) -> None:
+    """A block written to a file comes back whole; the stand-in keeps the ids and the name."""
+    block = PollBlock(["a", "b"], array("q", [1, 2]), array("d", [1.0, -2.0, 3.0]))
+    stand_in = spill.spill_block(block, tmp_path / "block")
+    assert stand_in.store_ids == ["a", "b"] and not stand_in.times
+    assert stand_in.path == str(tmp_path / "block")
+    assert list(stand_in.signed()) == list(block.signed())
+    assert list(stand_in.signed()) == [("a", array("d", [1.0])), ("b", array("d", [-2.0, 3.0]))]

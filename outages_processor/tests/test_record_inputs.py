@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from outages_processor.errors import InputDataError
-from outages_processor.models.events import RecordBatch, RejectedRecord, epoch_micros
-from outages_processor.inputs.record_inputs import format_of, parse_timestamp, read_records
+from outages_processor.models.common import Reject
+from outages_processor.models.events import RecordBatch, epoch_micros
+from outages_processor._time import parse_instant_micros as parse_timestamp
+from outages_processor.inputs.record_inputs import format_of, read_records
 
 # 2024-01-01T00:00:00Z in microseconds since the Unix epoch.
 T0 = 1_704_067_200_000_000
@@ -171,12 +173,12 @@ def test_skip_mode_sets_bad_csv_rows_aside(tmp_path: Path) -> None:
     batch = read_records([path], on_error="skip")
     assert flat(batch) == [("c1", "led", 0)]
     assert list(batch.rejects) == [
-        RejectedRecord(
+        Reject(
             path, 3, "timestamp 'x' is neither ISO 8601 (e.g. 2024-01-01T00:10:00Z) nor Unix "
             "epoch seconds", "c1,led,x"
         ),
-        RejectedRecord(path, 4, "expected 3 fields, found 1", "c2"),
-        RejectedRecord(
+        Reject(path, 4, "expected 3 fields, found 1", "c2"),
+        Reject(
             path, 5, "timestamp 'y' is neither ISO 8601 (e.g. 2024-01-01T00:10:00Z) nor Unix "
             "epoch seconds", '"c\n3",led,y'
         ),
@@ -186,9 +188,9 @@ def test_skip_mode_sets_bad_csv_rows_aside(tmp_path: Path) -> None:
 def test_csv_progress_reaches_every_line(tmp_path: Path) -> None:
     """The progress callback ends at (total lines, total lines)."""
     path = write(tmp_path, "r.csv", HEADER + "c1,led,0\nc1,led,600\n")
-    calls: list[tuple[int, int]] = []
-    read_records([path], progress=lambda done, total: calls.append((done, total)))
-    assert calls[-1] == (3, 3)
+    calls: list[tuple[str, int, int]] = []
+    read_records([path], progress=lambda *call: calls.append(call))
+    assert calls[-1] == ("reading", 3, 3)
 
 
 # --- JSON Lines --------------------------------------------------------------------------
@@ -252,7 +254,7 @@ def test_skip_mode_sets_bad_json_lines_aside(tmp_path: Path) -> None:
     batch = read_records([path], on_error="skip")
     assert flat(batch) == [("c", "t", 0)]
     assert list(batch.rejects) == [
-        RejectedRecord(path, 1, "invalid JSON: Expecting value", "oops")
+        Reject(path, 1, "invalid JSON: Expecting value", "oops")
     ]
 
 
@@ -289,7 +291,7 @@ def test_skip_mode_keeps_the_element_text(tmp_path: Path) -> None:
     assert flat(batch) == [("c1", "led", T0)]
     (reject,) = batch.rejects
     assert reject.line == 3
-    assert reject.text.startswith("{\n") and reject.text.endswith('"later"\n  }')
+    assert reject.row.startswith("{\n") and reject.row.endswith('"later"\n  }')
 
 
 @pytest.mark.parametrize(

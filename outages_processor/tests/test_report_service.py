@@ -9,10 +9,10 @@ import subprocess
 import sys
 import textwrap
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from outages_processor.errors import InputDataError, ReportError
@@ -238,7 +238,7 @@ def test_a_report_that_finished_meanwhile_is_not_failed(
     lock = service.directory / f"{report_id}.lock"
     lock.touch()  # as if the finishing process had not removed it yet
     complete = service.files.read_state(report_id)
-    readings = iter([{**complete, "state": "Running"}, complete])
+    readings = iter([attrs.evolve(complete, state=ReportState.RUNNING), complete])
     monkeypatch.setattr(service.files, "read_state", lambda _id: next(readings))
     assert service.get(report_id).state is ReportState.COMPLETE
 
@@ -296,7 +296,7 @@ def test_trigger_refuses_unreadable_inputs_at_once(
 
 @pytest.mark.parametrize(
     "options",
-    [{"interpolation": "linear"}, {"on_error": "ignore"}, {"now": datetime(2023, 1, 1)}],
+    [{"interpolation": "linear"}, {"on_error": "ignore"}, {"now": "2023-01-01 noon"}],
 )
 def test_trigger_refuses_invalid_options_at_once(
     service: ReportService, files: tuple[Path, Path, Path], options: dict[str, Any]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import multiprocessing
-import pickle
 import random
 import subprocess
 import sys
@@ -18,12 +17,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from outages_processor.reports import building, inputs
+from outages_processor.reports import spill as report_spill
 from outages_processor.reports import workers as report_workers
-from outages_processor.inputs import status_ranges
-from outages_processor.inputs.csv_inputs import RowErrors
+from outages_processor.inputs import status_file
+from outages_processor.inputs.tables import RowErrors
 from outages_processor.core.uptime import compute_uptime
 from outages_processor.errors import InputDataError
-from outages_processor.models.uptime import RejectedRow, StoreUptime, UptimeReport
+from outages_processor.models.common import Reject
+from outages_processor.models.schedules import Schedule
+from outages_processor.models.uptime import StoreUptime, UptimeReport
 from outages_processor.reports import build_report, run_report, write_rejects_csv, write_report_csv
 from outages_processor.tests.uptime_data import DataSet, generate, utc, write_csv
 
@@ -212,7 +214,7 @@ def test_a_status_file_without_polls_is_an_error(
     [
         ({"interpolation": "linear"}, "unknown interpolation 'linear'"),
         ({"jobs": 0}, "jobs must be at least 1"),
-        ({"now": utc("2023-01-01").replace(tzinfo=None)}, "now must be an aware datetime"),
+        ({"now": "2023-01-01 noon"}, "now: '2023-01-01 noon' is not an ISO 8601 string"),
         ({"on_error": "ignore"}, "'on_error' must be in"),
     ],
 )
@@ -305,7 +307,7 @@ def test_run_report_writes_the_report_and_the_rejects(
 def test_rejects_without_a_line(tmp_path: Path) -> None:
     """A reject with no line number writes an empty line field."""
     path = tmp_path / "rejects.csv"
-    assert write_rejects_csv([RejectedRow("<memory>", None, "bad", "x")], path) == 1
+    assert write_rejects_csv([Reject("<memory>", None, "bad", "x")], path) == 1
     assert path.read_text(encoding="utf-8").splitlines()[1] == "<memory>,,bad,x"
 
 
@@ -334,22 +336,21 @@ def test_a_dask_cluster_works_as_the_executor(files: tuple[Path, Path, Path]) ->
 def test_spilled_transport_computes_the_same(
     files: tuple[Path, Path, Path], tmp_path: Path
 ) -> None:
-    """Polls and tables passed through files give the values passed in memory give."""
-    layout = status_ranges.read_status_layout(files[0])
+    """Polls and schedules passed through files give the values passed in memory give."""
+    layout = status_file.read_status_layout(files[0])
     spill = tmp_path / "spill"
     spill.mkdir()
     whole = (layout, layout.data_start, layout.size, 2, "fail")
     direct = report_workers.read_part(*whole, None)
     spilled = report_workers.read_part(*whole, str(spill))
-    assert all(block.spilled for block in spilled.blocks)
-    tables = inputs.read_schedules(files[1], files[2], RowErrors())
-    tables_path = spill / "tables.pickle"
-    tables_path.write_bytes(pickle.dumps(tables))
+    assert all(isinstance(block, report_spill.SpilledBlock) for block in spilled.blocks)
+    schedules = inputs.read_schedules(files[1], files[2], RowErrors())
+    schedules_path = report_spill.save_schedules(schedules, str(spill))
     compute = report_workers.compute_partition
     for number in range(2):
         assert compute(
-            [spilled.blocks[number]], str(tables_path), direct.latest, "nearest"
-        ) == compute([direct.blocks[number]], tables, direct.latest, "nearest")
+            [spilled.blocks[number]], schedules_path, direct.latest, "nearest"
+        ) == compute([direct.blocks[number]], schedules, direct.latest, "nearest")
 
 
 @pytest.mark.parametrize(
@@ -391,8 +392,9 @@ def test_stores_sharing_hours_and_zone_share_one_schedule(tmp_path: Path) -> Non
     )
     hours = write_csv(tmp_path / "h.csv", HOURS_HEADER, ["1,0,09:00,17:00", "2,0,09:00,17:00"])
     zones = write_csv(tmp_path / "z.csv", "store_id,timezone_str", ["1,UTC", "2,UTC"])
-    store_schedule, schedules = inputs.read_schedules(hours, zones, RowErrors())
-    assert store_schedule == {"1": 1, "2": 1} and len(schedules) == 2
+    schedules = inputs.read_schedules(hours, zones, RowErrors())
+    assert schedules == {"1": Schedule("UTC", [(0, 32400, 61200)])} | {"2": schedules["1"]}
+    assert schedules["1"] is schedules["2"]
     first, second = build_report(status, hours, zones)
     assert (first.uptime_last_day, second.downtime_last_day) == (3.0, 3.0)
 

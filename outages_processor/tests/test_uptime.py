@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import math
 import random
-from datetime import datetime, time
+from datetime import datetime, time, timezone
 
 import pytest
 from hypothesis import given, settings
@@ -26,6 +27,7 @@ from outages_processor.models.uptime import (
     StoreTimezone,
     StoreUptime,
 )
+from outages_processor.reports.report_csv import write_report_csv
 from outages_processor.tests.uptime_data import UTC, generate, utc
 
 # 2023-01-25 is a Wednesday (weekday 2).
@@ -224,10 +226,13 @@ def test_no_polls_no_rows() -> None:
     assert compute_uptime([]) == []
 
 
-def test_naive_now_is_refused() -> None:
-    """now must be aware."""
-    with pytest.raises(ValueError, match="aware"):
-        compute_uptime([_poll("active", "10:00")], now=datetime(2023, 1, 25))
+def test_naive_now_is_utc() -> None:
+    """A naive now is UTC, as on the command line."""
+    naive = compute_uptime([_poll("active", "10:00")], now=datetime(2023, 1, 25))
+    aware = compute_uptime(
+        [_poll("active", "10:00")], now=datetime(2023, 1, 25, tzinfo=timezone.utc)
+    )
+    assert naive == aware
 
 
 def test_two_time_zones_for_one_store_are_refused() -> None:
@@ -388,7 +393,15 @@ def test_store_uptime_rows_as_dicts() -> None:
     row = StoreUptime("s", 1.0 / 3, 2.0, 3.0, 4.0, 5.0, 6.0)
     assert list(row.to_dict()) == list(StoreUptime.COLUMNS)
     assert row.to_dict()["uptime_last_hour"] == 1.0 / 3
-    assert row.csv_values() == ["s", "0.33", "2.00", "3.00", "4.00", "5.00", "6.00"]
+
+
+def test_report_rows_are_written_with_two_decimals() -> None:
+    """The report CSV writes the store id, then each value with 2 decimals."""
+    row = StoreUptime("s", 1.0 / 3, 2.0, 3.0, 4.0, 5.0, 6.0)
+    stream = io.StringIO()
+    write_report_csv([row], stream)
+    written = stream.getvalue().splitlines()[1].split(",")
+    assert written == ["s", "0.33", "2.00", "3.00", "4.00", "5.00", "6.00"]
 
 
 def test_polls_must_be_aware() -> None:

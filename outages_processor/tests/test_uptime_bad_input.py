@@ -35,7 +35,7 @@ from outages_processor.reports import ReportService, build_report, building, wri
 from outages_processor.reports.pool import WORKER_DIED
 from outages_processor.scripts.main import app
 from outages_processor.inputs import poll_times
-from outages_processor.inputs.csv_inputs import is_time_zone, read_timezones
+from outages_processor.inputs.timezones import is_time_zone, read_timezones
 
 runner = CliRunner()
 HEADER = "store_id,status,timestamp_utc"

@@ -28,8 +28,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from outages_processor.models.events import OutageRecord
-from outages_processor.stores.event_store import EventStore, ingest_files
-from outages_processor.inputs.record_inputs import parse_timestamp
+from outages_processor.events import ingest_files
+from outages_processor.stores.event_store import EventStore
+from outages_processor._time import parse_instant_micros as parse_timestamp
 
 CONTROLLERS = 10_000
 TYPES = ("battery", "comms", "led")

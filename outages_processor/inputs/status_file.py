@@ -3,9 +3,8 @@
 The status file of a real chain holds millions of rows. :func:`read_status_part` reads one
 byte range of it (see :func:`split_status`), whole chunks at a time, with a handful of
 C-level passes per chunk instead of Python code per row, and groups the poll times by
-store into flat arrays (:class:`PollBlock`) that are cheap to send to another process.
-Each range can be read by a different worker; the stores are split into partitions by a
-stable hash, so that a store's polls from every range meet in one partition.
+store into :class:`~outages_processor.inputs.poll_blocks.PollBlock` values. Each range can
+be read by a different worker.
 
 A chunk the fast path cannot take whole (a bad row, an unusual timestamp style, a blank
 line) is read again row by row, which finds each bad row and its line. A file with quoted
@@ -13,20 +12,14 @@ fields or bare carriage returns (anywhere, the header included) cannot be cut in
 ranges safely: a reader that meets one gives up and says so (``needs_sequential``, with no
 polls), and the whole file is read from start to end by :func:`read_status_sequential`,
 with the CSV module. Blank lines are skipped everywhere, before the header too.
-
-Poll times travel signed, one array per store for both statuses: see
-:mod:`outages_processor.inputs.poll_times`.
 """
 
 from __future__ import annotations
 
-import math
 import os
-import pickle
-import zlib
 from array import array
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from operator import attrgetter
 from typing import Final
@@ -34,32 +27,22 @@ from typing import Final
 import attrs
 
 from outages_processor.errors import InputDataError
-from outages_processor.models.uptime import (
-    FIRST_INSTANT,
-    LAST_INSTANT,
-    OnError,
-    Poll,
-    RejectedRow,
-)
 from outages_processor.inputs import poll_times
-from outages_processor.inputs.csv_inputs import (
-    MEMORY,
+from outages_processor.inputs.poll_blocks import PollBlock, PollCollector, StatusPart, StopRead
+from outages_processor.inputs.status_rows import STATUS_COLUMNS
+from outages_processor.inputs.tables import (
     NOT_UTF8,
-    STATUS_COLUMNS,
     RowErrors,
     Source,
     column_indices,
     header_line,
     open_table,
-    parse_status_row,
 )
+from outages_processor.models.common import OnError
+from outages_processor.models.uptime import FIRST_INSTANT, LAST_INSTANT
 
 __all__ = [
-    "PollBlock",
     "StatusLayout",
-    "StatusPart",
-    "group_polls",
-    "partition_of",
     "read_status_layout",
     "read_status_part",
     "read_status_sequential",
@@ -69,7 +52,7 @@ __all__ = [
 _CHUNK_BYTES: Final = 1 << 15
 # Chunks of ~32 KiB keep each chunk's temporary strings in the CPU caches and let the
 # allocator reuse the same memory chunk after chunk.
-_STATUSES: Final = frozenset(("active", "inactive"))
+
 # A chunk with a time outside these is read row by row, which rejects the row.
 _FIRST_SECONDS: Final = FIRST_INSTANT.timestamp()
 _LAST_SECONDS: Final = LAST_INSTANT.timestamp()
@@ -77,14 +60,6 @@ _LAST_SECONDS: Final = LAST_INSTANT.timestamp()
 _fromisoformat = datetime.fromisoformat
 _to_epoch = datetime.timestamp
 _tzinfo = attrgetter("tzinfo")
-
-
-def partition_of(store_id: str, partitions: int) -> int:
-    """Return the partition (``0 <= p < partitions``) a store's work goes to.
-
-    Stable across processes and runs (unlike :func:`hash` of a string).
-    """
-    return zlib.crc32(store_id.encode("utf-8")) % partitions
 
 
 @attrs.frozen
@@ -175,159 +150,8 @@ def split_status(layout: StatusLayout, parts: int) -> list[tuple[int, int]]:
     return [(start, end) for start, end in zip(bounds, bounds[1:]) if end > start]
 
 
-# --------------------------------------------------------------------------- poll blocks
-
-
-@attrs.frozen
-class PollBlock:
-    """Poll times of several stores packed into flat arrays, cheap to send to a process.
-
-    Store ``store_ids[i]`` has ``counts[i]`` times, following the previous store's in
-    ``times``: signed as :mod:`~outages_processor.inputs.poll_times` encodes them (positive
-    for an active poll, negative for an inactive one), in file order. A block can wait in
-    a file (``spilled``) so that only its store ids and the file's name travel between
-    processes of one machine.
-    """
-
-    store_ids: list[str]
-    counts: array[int]
-    times: array[float]
-    spilled: str | None = None
-
-    def signed(self) -> Iterator[tuple[str, array[float]]]:
-        """Yield ``(store_id, signed_times)`` for each store of the block."""
-        block = self.load()
-        times = block.times
-        position = 0
-        for store_id, count in zip(block.store_ids, block.counts):
-            yield store_id, times[position : position + count]
-            position += count
-
-    def spill(self, path: str | os.PathLike[str]) -> PollBlock:
-        """Write the block to ``path``; return a stand-in with the store ids and the file."""
-        with open(path, "wb") as stream:
-            pickle.dump((self.store_ids, self.counts, self.times), stream, pickle.HIGHEST_PROTOCOL)
-        return PollBlock(self.store_ids, array("q"), array("d"), os.fspath(path))
-
-    def load(self) -> PollBlock:
-        """Return the block itself, read back from its file if it was spilled."""
-        if self.spilled is None:
-            return self
-        with open(self.spilled, "rb") as stream:
-            store_ids, counts, times = pickle.load(stream)
-        return PollBlock(store_ids, counts, times)
-
-
-@attrs.frozen
-class StatusPart:
-    """What reading (part of) a status file gives.
-
-    Attributes:
-        blocks: the polls, one block per partition of the stores.
-        latest: the latest poll time (seconds since the epoch; ``-inf`` without polls).
-        polls: the number of valid polls read.
-        rejects: the rows skipped as bad (``on_error="skip"``).
-        error: the first bad row as ``(reason, line)`` (``on_error="fail"``); the part is
-            incomplete then.
-        needs_sequential: the bytes cannot be cut into ranges safely (quoted fields or bare
-            carriage returns): read the whole file with :func:`read_status_sequential`.
-            Such a part holds no polls, so that none of the file's polls can be taken
-            from the wrong reader.
-    """
-
-    blocks: tuple[PollBlock, ...]
-    latest: float = -math.inf
-    polls: int = 0
-    rejects: tuple[RejectedRow, ...] = ()
-    error: tuple[str, int | None] | None = None
-    needs_sequential: bool = False
-
-
-class _Groups(dict[str, "array[float]"]):
-    """Signed poll times by store (see :mod:`~outages_processor.inputs.poll_times`).
-
-    One number per poll keeps one array per store, whatever its status; a new store gets
-    an empty array on first use. Arrays hold plain doubles: keeping millions of float
-    objects alive instead makes every later allocation slower.
-    """
-
-    def __missing__(self, key: str) -> array[float]:
-        value = self[key] = array("d")
-        return value
-
-
-class _StopRead(Exception):
-    """Ends a read early: the first bad row in fail mode, or bytes that cannot be split."""
-
-
-class _NeedsSequential(_StopRead):
+class _NeedsSequential(StopRead):
     """The bytes cannot be cut into ranges: quoted fields or bare carriage returns."""
-
-
-class _PollCollector:
-    """Collects one part's poll times by store, and its bad rows."""
-
-    def __init__(
-        self, path: str, columns: int, on_error: OnError, errors: RowErrors | None = None
-    ) -> None:
-        self.path = path
-        self.columns = columns
-        # The sequential reader shares its bad rows with the table, which finds the rows
-        # that are not UTF-8: the rejects stay in line order.
-        self.errors = errors if errors is not None else RowErrors(on_error)
-        self.groups = _Groups()
-        # The fast path keys stores by "\n" + id when the id is the first column (the line
-        # break it splits on stays glued to the first field); merged at the end.
-        self.groups_nl = _Groups()
-        self.latest = -math.inf
-        self.polls = 0
-        self.error: tuple[str, int | None] | None = None
-
-    def row(self, fields: Sequence[str], line: int, store: int, status: int, stamp: int) -> None:
-        """Check and add one row given as its fields.
-
-        Raises:
-            _StopRead: the row is bad and the mode is fail (the row is kept in ``error``).
-        """
-        try:
-            store_id, active, instant = parse_status_row(fields, self.columns, store, status, stamp)
-        except ValueError as err:
-            if self.errors.on_error == "fail":
-                self.error = (str(err), line)
-                raise _StopRead from None
-            self.errors.bad_row(str(err), path=self.path, line=line, row=",".join(fields))
-            return
-        self.add(store_id, active, instant)
-
-    def add(self, store_id: str, active: bool, instant: float) -> None:
-        """Add one valid poll."""
-        self.groups[store_id].append(poll_times.encode(active, instant))
-        self.polls += 1
-        self.latest = max(self.latest, instant)
-
-    def part(self, partitions: int) -> StatusPart:
-        """Pack what was collected into one block per partition."""
-        groups = self.groups
-        for key, signed in self.groups_nl.items():
-            groups[key[1:]].extend(signed)
-        self.groups_nl.clear()
-        blocks = [PollBlock([], array("q"), array("d")) for _ in range(max(partitions, 1))]
-        for store_id, signed in groups.items():
-            block = blocks[partition_of(store_id, len(blocks))] if partitions > 1 else blocks[0]
-            block.store_ids.append(store_id)
-            block.counts.append(len(signed))
-            block.times.extend(signed)
-        groups.clear()
-        return StatusPart(
-            tuple(blocks),
-            self.latest,
-            self.polls,
-            tuple(self.errors.rejects),
-            self.error,
-        )
-
-
-# --------------------------------------------------------------------------- fast ranges
 
 
 def _split_chunk(text: str, layout: StatusLayout) -> tuple[list[str], bool] | None:
@@ -359,7 +183,7 @@ def _split_chunk(text: str, layout: StatusLayout) -> tuple[list[str], bool] | No
 class _RangeReader:
     """Reads one byte range of a status file chunk by chunk."""
 
-    def __init__(self, layout: StatusLayout, start: int, collector: _PollCollector) -> None:
+    def __init__(self, layout: StatusLayout, start: int, collector: PollCollector) -> None:
         self.layout = layout
         self.start = start
         self.collector = collector
@@ -390,7 +214,7 @@ class _RangeReader:
             lines_before: lines of this range before the chunk.
 
         Raises:
-            _StopRead: a bad row in fail mode (recorded in the collector), or bytes that
+            StopRead: a bad row in fail mode (recorded in the collector), or bytes that
                 cannot be split (the collector's part is then read sequentially).
         """
         try:
@@ -454,7 +278,7 @@ class _RangeReader:
                 except UnicodeDecodeError:
                     if collector.errors.on_error == "fail":
                         collector.error = (NOT_UTF8, first + index)
-                        raise _StopRead from None
+                        raise StopRead from None
                     # The row as the sequential reader shows it too: its bytes' repr.
                     collector.errors.bad_row(
                         NOT_UTF8, path=layout.path, line=first + index, row=repr(line)
@@ -496,7 +320,7 @@ def read_status_part(
     """
     if layout.sequential:
         return _sequential_part(partitions)
-    collector = _PollCollector(layout.path, layout.columns, on_error)
+    collector = PollCollector(layout.path, layout.columns, on_error)
     reader = _RangeReader(layout, start, collector)
     lines_before = 0
     try:
@@ -515,7 +339,7 @@ def read_status_part(
                     progress(len(raw))
     except _NeedsSequential:
         return _sequential_part(partitions)
-    except _StopRead:
+    except StopRead:
         pass
     except OSError as err:
         raise InputDataError(
@@ -528,17 +352,6 @@ def _sequential_part(partitions: int) -> StatusPart:
     """A part that holds no polls and says the file must be read sequentially."""
     blocks = tuple(PollBlock([], array("q"), array("d")) for _ in range(max(partitions, 1)))
     return StatusPart(blocks, needs_sequential=True)
-
-
-def group_polls(polls: Iterable[Poll], *, partitions: int = 1) -> StatusPart:
-    """Pack in-memory polls the way :func:`read_status_part` packs a file's.
-
-    (:class:`~outages_processor.models.uptime.Poll` checks its time's range itself.)
-    """
-    collector = _PollCollector(MEMORY, 0, "fail")
-    for poll in polls:
-        collector.add(poll.store_id, poll.status == "active", poll.timestamp.timestamp())
-    return collector.part(partitions)
 
 
 def read_status_sequential(
@@ -562,11 +375,11 @@ def read_status_sequential(
     """
     errors = RowErrors(on_error)
     with open_table(source, STATUS_COLUMNS, "status", errors=errors) as table:
-        collector = _PollCollector(table.path, len(table.header), on_error, errors)
+        collector = PollCollector(table.path, len(table.header), on_error, errors)
         store, status, stamp = (table.columns[name] for name in STATUS_COLUMNS)
         try:
             for line, row in table.rows:
                 collector.row(row, line, store, status, stamp)
-        except _StopRead:
+        except StopRead:
             pass
     return collector.part(partitions)
