@@ -8,7 +8,15 @@
   converts a number of epoch seconds the same way;
 * :func:`parse_instant_seconds`: a status file's time (``... UTC`` or ISO 8601 with an
   offset; no offset is an error) -> float seconds since the Unix epoch;
-* :func:`format_utc`: aware datetime -> ISO 8601 UTC text ending in ``Z``.
+* :func:`status_stamps_to_iso`: a chunk of status file lines whose ``... UTC`` times end
+  each line -> the same lines with ISO 8601 ``...Z`` times (one C-level pass, for hot loops);
+* :func:`parse_http_date_seconds`: an HTTP date (``Retry-After``) -> float seconds since the
+  Unix epoch;
+* :func:`epoch_seconds_datetime`: float seconds since the Unix epoch -> aware UTC datetime;
+  :func:`day_seconds_time`: seconds since midnight -> time of day;
+* :func:`format_utc`: aware datetime -> ISO 8601 UTC text ending in ``Z``;
+  :func:`format_utc_text`: aware datetime -> ``2023-01-25 18:00:00 UTC`` (whole seconds),
+  the style of the data files, for messages.
 
 Hot loops may call :data:`datetime.fromisoformat` through a module-level alias for speed,
 but the rules (which suffixes are accepted, what a missing offset means, the bounds of
@@ -17,8 +25,9 @@ epoch numbers) are the ones written here.
 
 from __future__ import annotations
 
+import email.utils
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Final
 
@@ -29,15 +38,21 @@ __all__ = [
     "MIN_MICROS",
     "NAIVE_EPOCH",
     "ONE_MICROSECOND",
+    "UTC_SUFFIX",
     "as_instant",
+    "day_seconds_time",
+    "epoch_seconds_datetime",
     "epoch_seconds_micros",
     "format_utc",
+    "format_utc_text",
     "overlong_epoch",
     "parse_aware",
+    "parse_http_date_seconds",
     "parse_instant_datetime",
     "parse_instant_micros",
     "parse_instant_seconds",
     "shortened",
+    "status_stamps_to_iso",
 ]
 
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -49,6 +64,11 @@ MIN_MICROS: Final = (datetime.min - NAIVE_EPOCH) // ONE_MICROSECOND
 """The first instant a datetime holds (year 1), in microseconds since the Unix epoch."""
 MAX_MICROS: Final = (datetime.max - NAIVE_EPOCH) // ONE_MICROSECOND
 """The last instant a datetime holds (year 9999), in microseconds since the Unix epoch."""
+UTC_SUFFIX: Final = " UTC"
+"""How the data files mark a UTC time (``2023-01-22 12:09:39.388884 UTC``)."""
+_ISO_UTC: Final = "Z"
+"""How ISO 8601 marks a UTC time; what :data:`UTC_SUFFIX` becomes for ``fromisoformat``."""
+_UTC_LINE_END: Final = f"{UTC_SUFFIX}\n"
 MAX_EPOCH_CHARS: Final = 40
 """The longest epoch seconds literal read: ample for 12 digits, a fraction and an exponent.
 
@@ -79,8 +99,10 @@ def parse_aware(text: str) -> datetime:
     Raises:
         ValueError: when ``text`` is not ISO 8601 or has no offset.
     """
-    value = datetime.fromisoformat(text)
-    if value.tzinfo is None or value.utcoffset() is None:
+    value = _fromisoformat(text)
+    # fromisoformat gives a fixed offset or none, so tzinfo alone tells; one test only,
+    # as this runs twice for each item of GET /outages.
+    if value.tzinfo is None:
         raise ValueError(f"timestamp {text!r} has no time zone offset (add 'Z' for UTC)")
     return value
 
@@ -88,7 +110,79 @@ def parse_aware(text: str) -> datetime:
 def format_utc(value: datetime) -> str:
     """Format an aware instant as ISO 8601 in UTC with a ``Z`` suffix (microseconds kept)."""
     text = value.astimezone(timezone.utc).replace(tzinfo=None).isoformat()
-    return f"{text}Z"
+    return f"{text}{_ISO_UTC}"
+
+
+def format_utc_text(value: datetime) -> str:
+    """Format an aware instant the data files' way, for messages: whole seconds, in UTC.
+
+    Args:
+        value: the instant (aware).
+
+    Returns:
+        Such as ``"2023-01-25 18:00:00 UTC"`` (the fraction of a second is dropped).
+    """
+    return value.astimezone(timezone.utc).strftime(f"%Y-%m-%d %H:%M:%S{UTC_SUFFIX}")
+
+
+def epoch_seconds_datetime(seconds: float) -> datetime:
+    """Return the aware UTC instant ``seconds`` after the Unix epoch (rounded to 1 µs).
+
+    Raises:
+        OverflowError: ``seconds`` is beyond what a platform time holds.
+        ValueError: the instant is outside the years 1 to 9999 (or ``seconds`` is NaN).
+    """
+    return datetime.fromtimestamp(seconds, timezone.utc)
+
+
+def day_seconds_time(seconds: float) -> time:
+    """Return the time of day ``seconds`` after midnight (a whole day, 86400, is midnight).
+
+    Raises:
+        OverflowError: ``seconds`` is beyond what a platform time holds.
+        ValueError: ``seconds`` is NaN.
+    """
+    return epoch_seconds_datetime(seconds).time()
+
+
+def status_stamps_to_iso(text: str, line_end: str = "\n") -> str:
+    """Rewrite the ``... UTC`` times that end the lines of ``text`` as ISO 8601 ``...Z``.
+
+    One C-level pass over a whole chunk, for the status file's fast reader: the result's
+    times are what :meth:`datetime.fromisoformat` reads. Only a time that is followed by a
+    line break changes; other lines are left as they are.
+
+    Args:
+        text: whole lines, each ending with ``"\n"``.
+        line_end: what the line break after a rewritten time becomes (the fast reader,
+            which splits on commas, gives ``",\n"``).
+
+    Returns:
+        The rewritten text.
+    """
+    return text.replace(_UTC_LINE_END, _ISO_UTC + line_end)
+
+
+def parse_http_date_seconds(text: str) -> float:
+    """Parse an HTTP date (RFC 9110, such as ``Wed, 21 Oct 2015 07:28:00 GMT``).
+
+    Args:
+        text: the date; one without a zone (``-0000``) is UTC.
+
+    Returns:
+        Seconds since the Unix epoch.
+
+    Raises:
+        ValueError: ``text`` is not such a date.
+    """
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        # Depending on the Python version, some malformed dates raise TypeError or IndexError.
+        raise ValueError(f"{text!r} is not an HTTP date") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.timestamp()
 
 
 def parse_instant_seconds(text: str) -> float:
@@ -105,9 +199,9 @@ def parse_instant_seconds(text: str) -> float:
         ValueError: the text is neither style, or has no time zone.
     """
     stripped = text.strip()
-    utc = stripped.endswith(" UTC")
+    utc = stripped.endswith(UTC_SUFFIX)
     try:
-        value = _fromisoformat(stripped[:-4].rstrip() if utc else stripped)
+        value = _fromisoformat(stripped[: -len(UTC_SUFFIX)].rstrip() if utc else stripped)
     except ValueError:
         raise ValueError(f"bad timestamp {text!r}: {_STATUS_TIME_HINT}") from None
     if utc:
@@ -146,9 +240,8 @@ def as_instant(value: object, name: str, *, epoch: bool = False) -> datetime:
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, str):
-        text = value.strip()
         try:
-            moment = _fromisoformat(text.removesuffix(" UTC").rstrip())
+            moment = parse_instant_datetime(value)
         except ValueError:
             raise ValueError(f"{name}: {value!r} is not {_INSTANT_HINT}") from None
     elif epoch and isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
@@ -191,7 +284,7 @@ def parse_instant_datetime(text: str) -> datetime:
     Raises:
         ValueError: ``text`` is not such a timestamp.
     """
-    moment = _fromisoformat(text.strip().removesuffix(" UTC").rstrip())
+    moment = _fromisoformat(text.strip().removesuffix(UTC_SUFFIX).rstrip())
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 

@@ -8,8 +8,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import csv
 import os
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -20,7 +18,7 @@ from outages_processor.inputs.record_inputs import RecordFormat, read_records
 from outages_processor.models.common import OnError, ProgressCallback
 from outages_processor.models.events import IngestResult, OutageEvent
 from outages_processor.stores.event_store import EventStore
-from outages_processor.stores.output_files import atomic_open, output_files
+from outages_processor.stores.output_files import output_files, write_csv
 from outages_processor.stores.rejects_csv import write_rejects_csv
 
 if TYPE_CHECKING:
@@ -145,16 +143,6 @@ def write_events_csv(
     Raises:
         OSError: a path cannot be written; no file appears then.
     """
-    count = 0
-    with contextlib.ExitStack() as stack:
-        if isinstance(destination, (str, os.PathLike)):
-            stream: SupportsWrite[str] = stack.enter_context(atomic_open(destination, newline=""))
-        else:
-            stream = destination
-        writer = csv.writer(stream, lineterminator="\n")
-        writer.writerow(EVENT_COLUMNS)
-        for event in events:
-            values = event.to_dict()
-            writer.writerow([values[name] for name in EVENT_COLUMNS])
-            count += 1
-    return count
+    dicts = (event.to_dict() for event in events)
+    rows = ([str(values[name]) for name in EVENT_COLUMNS] for values in dicts)
+    return write_csv(destination, EVENT_COLUMNS, rows)

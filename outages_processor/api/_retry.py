@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import email.utils
 import random
 import time
 from collections.abc import Callable, Generator
-from datetime import timezone
 
 import attrs
 
+from outages_processor._time import parse_http_date_seconds
 from outages_processor.settings import (
     DEFAULT_INITIAL_WAIT,
     DEFAULT_MAX_RETRY_AFTER,
@@ -100,9 +99,7 @@ def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time
     if text.isdigit():
         return float(text)
     try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+        when = parse_http_date_seconds(text)
+    except ValueError:
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, when.timestamp() - now())
+    return max(0.0, when - now())

@@ -7,6 +7,7 @@ timeouts, the retry policy, and the translation of HTTP failures into the errors
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import threading
@@ -35,6 +36,29 @@ _RETRYABLE_TRANSPORT = (httpx.TimeoutException, httpx.NetworkError, httpx.Remote
 _MIN_ATTEMPT_TIME = 0.05
 """Seconds: with less than this left before the deadline, no retry starts (it could not
 even connect; the failure before it is the one to report)."""
+
+
+_STILL_ARRIVING = "timed out (the answer was still arriving when the time ran out)"
+"""The failure of an attempt whose answer had begun to arrive at the deadline."""
+
+
+@dataclasses.dataclass(frozen=True)
+class _Request:
+    """One request, as every attempt at it sends it.
+
+    Attributes:
+        method: the HTTP method.
+        url: the full URL.
+        content: the body, or None.
+        headers: the request headers (the key among them: never shown).
+        endpoint: the request as ``"GET /outages"``, for messages.
+    """
+
+    method: str
+    url: str
+    content: bytes | None
+    headers: dict[str, str] = dataclasses.field(repr=False)
+    endpoint: str
 
 
 class KrakenFlexClient:
@@ -136,7 +160,7 @@ class KrakenFlexClient:
         if content is not None:
             headers = {**headers, "content-type": "application/json"}
         response = self._send_with_retries(
-            method, self.settings.base_url + path, content, headers, endpoint
+            _Request(method, self.settings.base_url + path, content, headers, endpoint)
         )
         logger.debug("%s -> HTTP %d", endpoint, response.status_code)
         if response.is_success:
@@ -145,14 +169,7 @@ class KrakenFlexClient:
             return decode(response, endpoint)
         raise status_error(response, endpoint, site_id)
 
-    def _send_with_retries(  # pylint: disable=too-many-arguments,too-many-positional-arguments
-        self,
-        method: str,
-        url: str,
-        content: bytes | None,
-        headers: dict[str, str],
-        endpoint: str,
-    ) -> httpx.Response:
+    def _send_with_retries(self, request: _Request) -> httpx.Response:
         """Send until an answer that is not transient, within the policy and its deadline.
 
         Returns:
@@ -172,7 +189,7 @@ class KrakenFlexClient:
                 # attempt, and the failure before stands.
                 raise failures[-1]
             try:
-                response = self._send(method, url, content, headers, deadline, endpoint)
+                response = self._send(request, deadline)
             except Transient as err:
                 failures.append(err)
                 raise
@@ -190,7 +207,7 @@ class KrakenFlexClient:
         def log_retry(details: Any) -> None:
             logger.warning(
                 "%s failed (attempt %d of %d): %s; retrying in %.1f s",
-                endpoint,
+                request.endpoint,
                 details["tries"],
                 self.retry.tries,
                 details["exception"].cause,
@@ -210,17 +227,9 @@ class KrakenFlexClient:
         try:
             return retrying()
         except Transient as err:
-            raise give_up_error(err, endpoint, len(failures)) from err
+            raise give_up_error(err, request.endpoint, len(failures)) from err
 
-    def _send(  # pylint: disable=too-many-arguments,too-many-positional-arguments
-        self,
-        method: str,
-        url: str,
-        content: bytes | None,
-        headers: dict[str, str],
-        deadline: float,
-        endpoint: str,
-    ) -> httpx.Response:
+    def _send(self, request: _Request, deadline: float) -> httpx.Response:
         """One attempt, abandoned at ``deadline`` whatever the server does.
 
         Socket timeouts bound each read, not the answer: a server dripping its headers or
@@ -228,12 +237,8 @@ class KrakenFlexClient:
         exchange runs in a worker thread that is waited for only until the deadline.
 
         Args:
-            method: the HTTP method.
-            url: the full URL.
-            content: the body, or None.
-            headers: the request headers.
+            request: what to send.
             deadline: ``time.monotonic()`` seconds past which the attempt is abandoned.
-            endpoint: the request as ``"GET /outages"``, for messages.
 
         Returns:
             The answer, its body read.
@@ -245,28 +250,17 @@ class KrakenFlexClient:
         """
         answering = threading.Event()
         try:
-            return run_before(
-                deadline,
-                lambda: self._exchange(
-                    method, url, content, headers, deadline, endpoint, answering
-                ),
-            )
+            return run_before(deadline, lambda: self._exchange(request, deadline, answering))
         except DeadlinePassed:
             if answering.is_set():
-                cause = "the answer was still arriving when the time ran out"
-            else:
-                cause = f"no complete answer within the time limit of {self.retry.max_time:g} s"
-            raise Transient(f"timed out ({cause})") from None
+                raise Transient(_STILL_ARRIVING) from None
+            raise Transient(
+                f"timed out (no complete answer within the time limit of "
+                f"{self.retry.max_time:g} s)"
+            ) from None
 
-    def _exchange(  # pylint: disable=too-many-arguments,too-many-positional-arguments
-        self,
-        method: str,
-        url: str,
-        content: bytes | None,
-        headers: dict[str, str],
-        deadline: float,
-        endpoint: str,
-        answering: threading.Event,
+    def _exchange(
+        self, request: _Request, deadline: float, answering: threading.Event
     ) -> httpx.Response:
         """Send, and read the whole answer; runs in a worker thread (see :meth:`_send`).
 
@@ -274,7 +268,7 @@ class KrakenFlexClient:
         pool), so it may safely be abandoned and finish late.
 
         Args:
-            method, url, content, headers, deadline, endpoint: as for :meth:`_send`.
+            request, deadline: as for :meth:`_send`.
             answering: set once the status line and headers are in.
 
         Returns:
@@ -286,10 +280,14 @@ class KrakenFlexClient:
         left = max(deadline - time.monotonic(), 0.0)
         timeout = httpx.Timeout(min(self.settings.timeout, left))
         try:
-            request = self._http.build_request(
-                method, url, content=content, headers=headers, timeout=timeout
+            built = self._http.build_request(
+                request.method,
+                request.url,
+                content=request.content,
+                headers=request.headers,
+                timeout=timeout,
             )
-            streamed = self._http.send(request, stream=True)
+            streamed = self._http.send(built, stream=True)
             answering.set()
             try:
                 return _read_before(streamed, deadline)
@@ -299,15 +297,15 @@ class KrakenFlexClient:
             raise Transient(self._describe_transport_error(err)) from err
         except httpx.DecodingError as err:
             raise InvalidResponseError(
-                f"{endpoint}: the API's answer cannot be decoded ({type(err).__name__}); "
-                "check the base URL points at the KrakenFlex API",
-                endpoint=endpoint,
+                f"{request.endpoint}: the API's answer cannot be decoded "
+                f"({type(err).__name__}); check the base URL points at the KrakenFlex API",
+                endpoint=request.endpoint,
             ) from err
         except (httpx.HTTPError, httpx.InvalidURL) as err:
             # A LocalProtocolError quotes the offending header, which may be the key: its
             # text is never shown, nor chained.
             raise ConfigError(
-                f"{endpoint}: cannot send the request ({self._describe(err)}); "
+                f"{request.endpoint}: cannot send the request ({self._describe(err)}); "
                 "check the base URL"
             ) from (None if isinstance(err, httpx.LocalProtocolError) else err)
 
@@ -315,15 +313,18 @@ class KrakenFlexClient:
         """The type and text of an httpx error, the key scrubbed from the text."""
         if isinstance(err, httpx.LocalProtocolError):
             return type(err).__name__
-        text = str(err).replace(self.settings.api_key, "***")
+        text = self._scrubbed(err)
         return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
     def _describe_transport_error(self, err: httpx.HTTPError) -> str:
         """The cause of a transient transport failure, the key scrubbed from it."""
         if isinstance(err, httpx.TimeoutException):
             return f"timed out ({type(err).__name__})"
-        detail = str(err).replace(self.settings.api_key, "***") or type(err).__name__
-        return f"connection failed ({detail})"
+        return f"connection failed ({self._scrubbed(err) or type(err).__name__})"
+
+    def _scrubbed(self, err: Exception) -> str:
+        """The text of an error, the key replaced by ``***``."""
+        return str(err).replace(self.settings.api_key, "***")
 
 
 def _read_before(response: httpx.Response, deadline: float) -> httpx.Response:
@@ -345,7 +346,7 @@ def _read_before(response: httpx.Response, deadline: float) -> httpx.Response:
     for chunk in response.iter_raw():
         chunks.append(chunk)
         if time.monotonic() >= deadline:
-            raise Transient("timed out (the answer was still arriving when the time ran out)")
+            raise Transient(_STILL_ARRIVING)
     # Built again from the raw bytes so that the body decodes (gzip, charset) as httpx would.
     return httpx.Response(
         response.status_code,

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Iterator
-from datetime import datetime, timezone
 from typing import Final
 
+from outages_processor._time import day_seconds_time
 from outages_processor.inputs.clean_tables import clean_columns
 from outages_processor.inputs.tables import RowErrors, Source, open_table
 from outages_processor.models.uptime import BusinessHours
@@ -140,6 +140,6 @@ def iter_business_hours(
         yield BusinessHours(
             store_id,
             day,
-            datetime.fromtimestamp(start, timezone.utc).time(),
-            datetime.fromtimestamp(end, timezone.utc).time(),
+            day_seconds_time(start),
+            day_seconds_time(end),
         )

@@ -26,8 +26,10 @@ from typing import Final
 
 import attrs
 
+from outages_processor._time import status_stamps_to_iso
 from outages_processor.errors import InputDataError
 from outages_processor.inputs import poll_times
+from outages_processor.inputs.clean_tables import aligned_rows
 from outages_processor.inputs.poll_blocks import PollBlock, PollCollector, StatusPart, StopRead
 from outages_processor.inputs.status_rows import STATUS_COLUMNS
 from outages_processor.inputs.tables import (
@@ -164,20 +166,15 @@ def _split_chunk(text: str, layout: StatusLayout) -> tuple[list[str], bool] | No
     """
     width = layout.columns
     lines = text.count("\n")
-    # `2023-01-22 12:09:39.38 UTC` becomes `...39.38Z`, which fromisoformat reads.
-    fields = ("\n" + text).replace(" UTC\n", "Z,\n").split(",")
+    # `2023-01-22 12:09:39.38 UTC` becomes `...39.38Z`, which fromisoformat reads, and its
+    # line break gets a comma, so that one split cuts rows as well as fields.
+    fields = status_stamps_to_iso("\n" + text, ",\n").split(",")
     iso = len(fields) != width * lines + 1
     if iso:
         # ISO 8601 timestamps carry their own zone: only the line breaks change.
         fields = ("\n" + text.replace("\n", ",\n")).split(",")
-    if fields.pop() != "\n" or len(fields) != width * lines:
-        return None
-    # With the counts right, every line has exactly `width` fields when every first field
-    # starts with the line break before it: the smallest and the largest do.
-    firsts = fields[0::width]
-    if min(firsts)[:1] != "\n" or max(firsts)[:1] != "\n":
-        return None
-    return fields, iso
+    aligned = aligned_rows(fields, width, lines)
+    return None if aligned is None else (aligned, iso)
 
 
 class _RangeReader:

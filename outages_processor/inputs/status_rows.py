@@ -9,10 +9,9 @@ by every status reader; the large file has a fast reader of its own in
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timezone
 from typing import Final
 
-from outages_processor._time import parse_instant_seconds
+from outages_processor._time import epoch_seconds_datetime, parse_instant_seconds
 from outages_processor.inputs.tables import RowErrors, Source, open_table
 from outages_processor.models.uptime import Poll, PollStatus, instant_problem
 
@@ -73,4 +72,4 @@ def iter_polls(source: Source, *, errors: RowErrors | None = None) -> Iterator[P
                 errors.bad_row(str(err), path=table.path, line=line, row=",".join(row))
                 continue
             state: PollStatus = "active" if active else "inactive"
-            yield Poll(store_id, state, datetime.fromtimestamp(instant, timezone.utc))
+            yield Poll(store_id, state, epoch_seconds_datetime(instant))

@@ -27,7 +27,6 @@ __all__ = [
     "OutageRecord",
     "RecordBatch",
     "RecordInput",
-    "RejectedRecord",
     "epoch_micros",
     "from_epoch_micros",
     "identifier_problem",
@@ -244,9 +243,6 @@ class Events(RowsMixin, list[OutageEvent]):
         noun = "event" if len(self) == 1 else "events"
         return f"Events({len(self)} {noun}, {format_utc(first)} to {format_utc(last)})"
 
-
-RejectedRecord = Reject
-"""The old name of :class:`~outages_processor.models.common.Reject` (kept for imports)."""
 
 
 @attrs.frozen

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
-from outages_processor._time import format_utc
+from outages_processor._time import format_utc, parse_aware
 from outages_processor.models._frames import PREVIEW_ROWS, RowsMixin
 
 if TYPE_CHECKING:
@@ -56,18 +56,18 @@ class Outage:
         if not type(self.id) is type(self.begin) is type(self.end) is str:
             for name in ("id", "begin", "end"):
                 _field_of({name: getattr(self, name)}, name)
-        _parse_offset(self.begin)
-        _parse_offset(self.end)
+        parse_aware(self.begin)
+        parse_aware(self.end)
 
     @property
     def begin_at(self) -> datetime:
         """When the outage began, as an aware datetime."""
-        return datetime.fromisoformat(self.begin)
+        return parse_aware(self.begin)
 
     @property
     def end_at(self) -> datetime:
         """When the outage ended, as an aware datetime."""
-        return datetime.fromisoformat(self.end)
+        return parse_aware(self.end)
 
     def to_dict(self) -> dict[str, str]:
         """Return ``{id, begin, end}`` as the API sent them."""
@@ -84,11 +84,6 @@ class Outage:
         """
         obj = data if type(data) is dict else _mapping(data)  # pylint: disable=unidiomatic-typecheck
         return cls(obj["id"], obj["begin"], obj["end"])
-
-
-def _parse_offset(text: str) -> None:
-    if datetime.fromisoformat(text).tzinfo is None:
-        raise ValueError(f"timestamp {text!r} has no time zone offset (add 'Z' for UTC)")
 
 
 def _devices(items: Iterable[Device]) -> tuple[Device, ...]:
@@ -210,8 +205,8 @@ class SiteResult:
                 "site_id": self.site_id,
                 "id": outage.id,
                 "name": outage.name,
-                "begin": format_utc(datetime.fromisoformat(outage.begin)),
-                "end": format_utc(datetime.fromisoformat(outage.end)),
+                "begin": format_utc(parse_aware(outage.begin)),
+                "end": format_utc(parse_aware(outage.end)),
                 "posted": self.posted,
             }
             for outage in self.outages

@@ -31,7 +31,6 @@ __all__ = [
     "OnError",
     "Poll",
     "PollStatus",
-    "RejectedRow",
     "ReportState",
     "ReportStatus",
     "StoreTimezone",
@@ -228,9 +227,6 @@ class StoreUptime:
             self.downtime_last_week,
         )
 
-
-RejectedRow = Reject
-"""The old name of :class:`~outages_processor.models.common.Reject` (kept for imports)."""
 
 
 def _rows(value: Iterable[StoreUptime]) -> tuple[StoreUptime, ...]:

@@ -15,11 +15,12 @@ import stat
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, as_completed
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Final, TypeAlias, cast
 
 import attrs
 
+from outages_processor._time import epoch_seconds_datetime, format_utc_text
 from outages_processor.errors import InputDataError
 from outages_processor.models.schedules import Schedule
 from outages_processor.models.uptime import (
@@ -35,6 +36,7 @@ from outages_processor.reports.inputs import (
     HoursInput,
     StatusInput,
     TimezonesInput,
+    accepted_inputs,
     as_source,
     read_schedules,
 )
@@ -197,6 +199,9 @@ def build_report(  # pylint: disable=too-many-arguments  # the documented keywor
             ``start_time_local, end_time_local``), or ``BusinessHours`` values.
         timezones: time zones: a CSV path or stream (``store_id, timezone_str``), or
             ``StoreTimezone`` values.
+            Each may also be a pandas DataFrame or an iterable of row mappings or tuples,
+            read as the CSV a file of them holds (a bad row 2 is ``<status rows>:3``): see
+            :func:`~outages_processor.reports.inputs.accepted_inputs`.
         now: the instant the windows end at: a datetime or an ISO 8601 string (naive or
             no offset = UTC, as on the command line); default: the latest poll.
         interpolation: ``"nearest"`` (default): the status of the nearest poll;
@@ -219,9 +224,10 @@ def build_report(  # pylint: disable=too-many-arguments  # the documented keywor
             run with ``jobs=1`` or more memory.
         ValueError: an invalid argument (interpolation, on_error, jobs, a ``now`` that is
             not a timestamp).
-        TypeError: ``now`` is neither a string nor a datetime.
+        TypeError: ``now`` or an input of a type not accepted (the message says which are).
     """
     options = _Options.check(now, interpolation, on_error, progress)
+    status, hours, timezones = accepted_inputs(status, hours, timezones)
     if jobs is not None and jobs < 1:
         raise ValueError("jobs must be at least 1")
     workers = jobs or os.cpu_count() or 1
@@ -266,7 +272,7 @@ def _build(
     rejects = [reject for part in parts for reject in part.rejects]
     rejects.extend(errors.rejects)
     return UptimeReport(
-        rows, datetime.fromtimestamp(end, timezone.utc), options.interpolation, rejects
+        rows, epoch_seconds_datetime(end), options.interpolation, rejects
     )
 
 
@@ -280,7 +286,7 @@ def _warn_if_stale(now: float, latest: float) -> None:
         return
 
     def shown(seconds: float) -> str:
-        return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        return format_utc_text(epoch_seconds_datetime(seconds))
 
     logger.warning(
         "now %s is %.1f days after the latest poll (%s): the windows hold no polls after "

@@ -13,7 +13,6 @@ write with :func:`write_report_csv`, and the service reads its reports back with
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 from collections.abc import Iterable
@@ -23,7 +22,7 @@ from outages_processor.errors import InputDataError
 from outages_processor.inputs.tables import open_table
 from outages_processor.models.common import ProgressCallback
 from outages_processor.models.uptime import StoreUptime
-from outages_processor.stores.output_files import atomic_open
+from outages_processor.stores.output_files import open_destination
 
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
@@ -51,11 +50,7 @@ def write_report_csv(
         The number of rows written.
     """
     items = list(rows)
-    with contextlib.ExitStack() as stack:
-        if isinstance(destination, (str, os.PathLike)):
-            stream: SupportsWrite[str] = stack.enter_context(atomic_open(destination, newline=""))
-        else:
-            stream = destination
+    with open_destination(destination) as stream:
         stream.write(",".join(StoreUptime.COLUMNS) + "\n")
         step = max(len(items) // 20, 1)
         for first in range(0, len(items), step):

@@ -31,7 +31,12 @@ from outages_processor.models.uptime import (
     ReportStatus,
 )
 from outages_processor.reports.building import _Options, build_report, uses_pool
-from outages_processor.reports.inputs import HoursInput, StatusInput, TimezonesInput
+from outages_processor.reports.inputs import (
+    HoursInput,
+    StatusInput,
+    TimezonesInput,
+    accepted_inputs,
+)
 from outages_processor.reports.pool import CancellableExecutor, WorkerPool
 from outages_processor.reports.report_csv import read_report_csv, write_report_csv
 from outages_processor.inputs.hours import HOURS_COLUMNS
@@ -144,8 +149,11 @@ class ReportService:
                 a required column (no report is made then).
             ValueError: an invalid option (interpolation, on_error, a now that is not a
                 timestamp).
+            TypeError: an input of a type not accepted (DataFrames and rows are checked
+                here and read in the background).
         """
         _Options.check(now, interpolation, on_error, None)
+        status, hours, timezones = accepted_inputs(status, hours, timezones)
         _check_file(status, STATUS_COLUMNS, "status")
         _check_file(hours, HOURS_COLUMNS, "business hours")
         _check_file(timezones, TIMEZONE_COLUMNS, "time zones")

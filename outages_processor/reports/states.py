@@ -20,6 +20,7 @@ from typing import Any, Final
 import attrs
 import filelock
 
+from outages_processor._time import parse_instant_datetime
 from outages_processor.errors import ReportError
 from outages_processor.models.uptime import ReportState
 from outages_processor.stores.output_files import write_text_atomic
@@ -87,7 +88,7 @@ def _utc_now() -> datetime:
 
 
 def _optional_instant(value: object) -> datetime | None:
-    """An ISO 8601 text as a datetime (None stays None).
+    """An ISO 8601 text as an aware datetime (no offset: UTC); None stays None.
 
     Raises:
         TypeError: the value is not text.
@@ -95,9 +96,19 @@ def _optional_instant(value: object) -> datetime | None:
     """
     if value is None:
         return None
+    return _instant(value)
+
+
+def _instant(value: object) -> datetime:
+    """An ISO 8601 text as an aware datetime (no offset: UTC).
+
+    Raises:
+        TypeError: the value is not text.
+        ValueError: the text is not ISO 8601.
+    """
     if not isinstance(value, str):
         raise TypeError(f"expected an ISO 8601 text, not {value!r}")
-    return datetime.fromisoformat(value)
+    return parse_instant_datetime(value)
 
 
 def _optional(kind: type) -> Any:
@@ -174,7 +185,7 @@ class ReportRecord:  # pylint: disable=too-many-instance-attributes  # the JSON 
         return cls(
             data["report_id"],
             data["state"],
-            datetime.fromisoformat(data["created_at"]),
+            _instant(data["created_at"]),
             pid=data.get("pid"),
             finished_at=_optional_instant(data.get("finished_at")),
             error=data.get("error"),

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
+from outages_processor.core.events import DEFAULT_TOLERANCE
 from outages_processor.models.common import OnError
 from outages_processor.scripts._common import (
     VariadicUsage,
@@ -106,7 +107,8 @@ def ingest(  # pylint: disable=too-many-arguments,too-many-positional-arguments
             metavar="MINUTES",
             min=0.0,
             help="Largest gap between the reports of one event, fixed when the database is "
-            "created. [default: 12 for a new database, else the recorded one]",
+            f"created. [default: {DEFAULT_TOLERANCE.total_seconds() / 60:g} for a new "
+            "database, else the recorded one]",
             show_default=False,
         ),
     ] = None,

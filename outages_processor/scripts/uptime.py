@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
+from outages_processor._time import format_utc_text
 from outages_processor.models.common import OnError
 from outages_processor.scripts._common import (
     check_rejects,
@@ -196,10 +197,10 @@ def _skip_hint(on_error: OnError) -> Iterator[None]:
 def _summary(result: UptimeReport, output: Optional[Path], rejects: Optional[Path]) -> None:
     """Say on stderr what was written and what was skipped."""
     where = "" if output is None else f" to {output}"
-    now = result.now.strftime("%Y-%m-%d %H:%M:%S")
+    now = format_utc_text(result.now)
     stores = len(result.rows)
     typer.echo(
-        f"wrote {stores} {'store' if stores == 1 else 'stores'}{where} (now: {now} UTC)",
+        f"wrote {stores} {'store' if stores == 1 else 'stores'}{where} (now: {now})",
         err=True,
     )
     report_skipped(

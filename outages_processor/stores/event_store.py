@@ -1,20 +1,8 @@
 """The outage event store: every accepted report and the events they form, in one SQLite file.
 
-Schema (version 1, kept in ``PRAGMA user_version``)::
-
-    settings (name PRIMARY KEY, value)          tolerance_us, max_event_us
-    series   (series_id INTEGER PRIMARY KEY,    one row per (controller_id, outage_type)
-              controller_id, outage_type)        UNIQUE (controller_id, outage_type)
-                                                 INDEX series_by_type (outage_type)
-    records  (series_id, timestamp_us)           PRIMARY KEY, WITHOUT ROWID
-    events   (series_id, start_us, end_us,       PRIMARY KEY (series_id, start_us),
-              record_count)                      WITHOUT ROWID; INDEX events_by_start
-
-Times are whole microseconds since the Unix epoch (UTC), so no SQLite date adapter is
-involved and comparisons are exact. Keying records and events by a small ``series_id``
-keeps the rows short, and a batch sorted by ``(series_id, timestamp)`` is inserted as
-appends to the B-tree. ``max_event_us`` (the longest event ever stored; events only grow)
-bounds a time-range query to an index range.
+The schema, its SQL and the checks made on opening live in
+:mod:`~outages_processor.stores._event_schema`; the ingest of one batch in
+:mod:`~outages_processor.stores._event_ingest`.
 
 Concurrency and durability: the file is in WAL mode (readers never block the writer). Each
 ingest is one ``BEGIN IMMEDIATE`` transaction: it takes the write lock *before* reading the
@@ -26,36 +14,23 @@ crash of the process; a power cut may lose the last batches, never consistency.
 Threads: one :class:`EventStore` may be shared by any number of threads (a web framework's
 thread pool, say). Each thread gets its own connection, opened on its first call, so reads
 run in parallel and an ingest in one thread is a transaction like another process's.
-
-Identity: series are looked up by their exact ``(controller_id, outage_type)`` text, bound
-as parameters, never through a JSON round trip (SQLite's JSON functions stop at NUL).
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import functools
-import json
 import os
 import sqlite3
 import threading
-from bisect import bisect_right
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
-from outages_processor.core.events import (
-    DEFAULT_TOLERANCE,
-    Span,
-    group_timestamps,
-    merge_timestamps,
-    tolerance_micros,
-)
-from outages_processor.errors import EventStoreBusyError, EventStoreError, InputDataError
 from outages_processor._time import as_instant
+from outages_processor.core.events import tolerance_micros
+from outages_processor.errors import EventStoreError
+from outages_processor.models.common import ProgressCallback
 from outages_processor.models.events import (
     Events,
     IngestResult,
@@ -65,9 +40,9 @@ from outages_processor.models.events import (
     RecordInput,
     epoch_micros,
     from_epoch_micros,
-    identifier_problem,
 )
-from outages_processor.models.common import ProgressCallback
+from outages_processor.stores import _event_ingest, _event_schema
+from outages_processor.stores._event_schema import SCHEMA_VERSION
 
 __all__ = [
     "DEFAULT_BUSY_TIMEOUT",
@@ -75,59 +50,11 @@ __all__ = [
     "EventStore",
 ]
 
-SCHEMA_VERSION = 1
-"""The layout this code reads and writes (``PRAGMA user_version``)."""
-
 DEFAULT_BUSY_TIMEOUT = 60.0
 """Seconds a writer waits for another process's transaction before giving up."""
 
-_SCHEMA = (
-    "CREATE TABLE settings (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID",
-    "CREATE TABLE series (series_id INTEGER PRIMARY KEY, controller_id TEXT NOT NULL,"
-    " outage_type TEXT NOT NULL, UNIQUE (controller_id, outage_type))",
-    "CREATE INDEX series_by_type ON series (outage_type)",
-    "CREATE TABLE records (series_id INTEGER NOT NULL, timestamp_us INTEGER NOT NULL,"
-    " PRIMARY KEY (series_id, timestamp_us)) WITHOUT ROWID",
-    "CREATE TABLE events (series_id INTEGER NOT NULL, start_us INTEGER NOT NULL,"
-    " end_us INTEGER NOT NULL, record_count INTEGER NOT NULL,"
-    " PRIMARY KEY (series_id, start_us)) WITHOUT ROWID",
-    "CREATE INDEX events_by_start ON events (start_us)",
-)
-
-# Integer batch inputs travel as one JSON parameter expanded by json_each: one statement
-# per batch, never one round trip per record. CROSS JOIN keeps json_each as the outer loop,
-# so each element is one index lookup. Text never goes through JSON (see the module).
-_FIND_SERIES = "SELECT series_id FROM series WHERE controller_id = ? AND outage_type = ?"
-# For each [series_id, lo, hi]: the events overlapping [lo, hi]. Events of one series are
-# disjoint, so they are the last one starting at or before lo and those starting in (lo, hi].
-_NEAR_EVENTS = (
-    "SELECT e.series_id, e.start_us, e.end_us, e.record_count FROM json_each(?) AS j"
-    " CROSS JOIN events AS e ON e.series_id = json_extract(j.value, '$[0]')"
-    " AND e.start_us >= coalesce((SELECT max(p.start_us) FROM events AS p"
-    " WHERE p.series_id = json_extract(j.value, '$[0]')"
-    " AND p.start_us <= json_extract(j.value, '$[1]')), json_extract(j.value, '$[1]'))"
-    " AND e.start_us <= json_extract(j.value, '$[2]')"
-    " WHERE e.end_us >= json_extract(j.value, '$[1]')"
-)
-_STORED_RECORDS = (
-    "SELECT r.series_id, r.timestamp_us FROM json_each(?) AS j"
-    " CROSS JOIN records AS r ON r.series_id = json_extract(j.value, '$[0]')"
-    " AND r.timestamp_us = json_extract(j.value, '$[1]')"
-)
-_INSERT_RECORDS = (
-    "INSERT INTO records (series_id, timestamp_us) SELECT ?, value FROM json_each(?)"
-)
-_SELECT_EVENTS = (
-    "SELECT s.controller_id, s.outage_type, e.start_us, e.end_us, e.record_count"
-    " FROM series AS s JOIN events AS e ON e.series_id = s.series_id"
-)
-_ORDER_EVENTS = " ORDER BY e.start_us, s.controller_id, s.outage_type"
-
-_Key = tuple[str, str]
 _CLOSED = "Cannot operate on a closed database."
 """What sqlite3 says of a closed connection; a closed store says the same."""
-_PROGRESS_CHUNK = 65_536
-"""Records inserted between two progress reports."""
 
 
 class EventStore:
@@ -300,10 +227,7 @@ class EventStore:
             version = self._user_version()
             if version == 0:
                 if not create:
-                    raise EventStoreError(
-                        f"{self.path} is not an event database (it has no event store "
-                        "schema); pass another path"
-                    )
+                    raise _event_schema.not_an_event_database(self.path)
                 # WAL is a property of the file, kept once set; it cannot change inside
                 # a transaction, so it is set first.
                 self._db.execute("PRAGMA journal_mode = WAL")
@@ -313,54 +237,19 @@ class EventStore:
                 with self._transaction():
                     version = self._user_version()
                     if version == 0:
-                        self._create_schema(wanted)
+                        _event_schema.create_schema(self._db, self.path, wanted)
                         version = SCHEMA_VERSION
-            if version != SCHEMA_VERSION:
-                raise EventStoreError(
-                    f"{self.path} has event store schema version {version}, but this "
-                    f"version of outages_processor reads version {SCHEMA_VERSION}; "
-                    "upgrade outages_processor or use another database"
-                )
-            recorded = self._setting("tolerance_us")
+            _event_schema.check_version(self.path, version)
+            recorded = _event_schema.read_setting(self._db, self.path, "tolerance_us")
         except sqlite3.Error as err:
             raise EventStoreError(
                 f"cannot use {self.path} as an event database: {err}"
             ) from err
-        if wanted is not None and wanted != recorded:
-            raise EventStoreError(
-                f"{self.path} was created with a tolerance of {_minutes(recorded)} minutes, "
-                f"not {_minutes(wanted)}; give no tolerance to use the recorded one, "
-                "or use another database"
-            )
+        _event_schema.check_tolerance(self.path, wanted, recorded)
         return recorded
 
-    def _create_schema(self, wanted: int | None) -> None:
-        db = self._db
-        tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-        if tables:
-            raise EventStoreError(
-                f"{self.path} is not an event database (it has no event store schema); "
-                "pass another path"
-            )
-        for statement in _SCHEMA:
-            db.execute(statement)
-        tolerance = tolerance_micros(DEFAULT_TOLERANCE) if wanted is None else wanted
-        db.executemany(
-            "INSERT INTO settings (name, value) VALUES (?, ?)",
-            [("tolerance_us", tolerance), ("max_event_us", 0)],
-        )
-        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-
     def _user_version(self) -> int:
-        version: int = self._db.execute("PRAGMA user_version").fetchone()[0]
-        return version
-
-    def _setting(self, name: str) -> int:
-        row = self._db.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
-        if row is None:
-            raise EventStoreError(f"{self.path} lacks the setting {name!r}; it is damaged")
-        value: int = row[0]
-        return value
+        return _event_schema.user_version(self._db)
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -413,27 +302,16 @@ class EventStore:
                 f"{self.path} was opened read-only; open it without read_only to ingest"
             )
         batch = records if isinstance(records, RecordBatch) else RecordBatch.from_records(records)
-        stamps = _group_by_key(batch.timestamps)
+        stamps = _event_ingest.group_by_key(batch.timestamps)
         total = len(batch)
-        report = _ignore if progress is None else functools.partial(_storing, progress, total)
-        changes = _Changes()
+        report = _event_ingest.progress_reporter(progress, total)
+        changes = _event_ingest.Changes()
         if stamps:  # an empty batch needs no transaction
             try:
                 with self._transaction():
                     self._ingest_grouped(stamps, changes, report)
-            except sqlite3.OperationalError as err:
-                # By the code, not the text (another failure may mention "locked"); the low
-                # byte of an extended code (SQLITE_BUSY_SNAPSHOT, ...) is its primary code.
-                # An error raised by Python code rather than SQLite has no code at all.
-                code = getattr(err, "sqlite_errorcode", 0) & 0xFF
-                if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-                    raise EventStoreBusyError(
-                        f"{self.path} stayed locked by another writer; nothing was stored, "
-                        "try again (or raise the busy timeout)"
-                    ) from err
-                raise EventStoreError(self._failure(err)) from err
             except sqlite3.Error as err:
-                raise EventStoreError(self._failure(err)) from err
+                raise _event_ingest.ingest_error(err, self.path) from err
         report(total)
         return IngestResult(
             records_new=changes.records,
@@ -444,145 +322,22 @@ class EventStore:
             rejects=batch.rejects,
         )
 
-    def _failure(self, err: sqlite3.Error) -> str:
-        return f"the event database {self.path} failed: {err}; nothing was stored"
-
     def _ingest_grouped(
-        self, stamps: dict[_Key, list[int]], changes: _Changes, report: Callable[[int], None]
+        self,
+        stamps: dict[_event_ingest.Key, list[int]],
+        changes: _event_ingest.Changes,
+        report: Callable[[int], None],
     ) -> None:
         """The body of one ingest transaction: compute the changes, then write them."""
-        known = self._known_series(stamps)
-        self._add_series(sorted(stamps.keys() - known.keys()), stamps, changes)
-        if known:
-            self._merge_known(stamps, known, changes)
-        self._write(changes, report)
-
-    def _known_series(self, stamps: dict[_Key, list[int]]) -> dict[_Key, int]:
-        """The series ids of the batch's keys that are already stored."""
-        db = self._db
-        if db.execute("SELECT NOT EXISTS (SELECT 1 FROM series)").fetchone()[0]:
-            return {}  # a new database: nothing to look up
-        known: dict[_Key, int] = {}
-        # One indexed lookup per key (not per record), with the exact text bound.
-        for key in stamps:
-            row = db.execute(_FIND_SERIES, key).fetchone()
-            if row is not None:
-                known[key] = row[0]
-        return known
-
-    def _add_series(
-        self, keys: list[_Key], stamps: dict[_Key, list[int]], changes: _Changes
-    ) -> None:
-        """Store keys seen for the first time; all their events are new."""
-        query = "SELECT coalesce(max(series_id), 0) + 1 FROM series"
-        first: int = self._db.execute(query).fetchone()[0]
-        # Ids follow the sorted keys, so the records of new keys are appended to the B-tree.
-        ids = range(first, first + len(keys))
-        self._db.executemany(
-            "INSERT INTO series (series_id, controller_id, outage_type) VALUES (?, ?, ?)",
-            [(series_id, key[0], key[1]) for series_id, key in zip(ids, keys)],
-        )
-        tolerance = self._tolerance
-        for series_id, key in zip(ids, keys):
-            values = stamps[key]
-            changes.inserts.append((series_id, values))
-            spans = group_timestamps(values, tolerance)
-            changes.created += len(spans)
-            changes.new_events.extend([(series_id, *span) for span in spans])
-
-    def _merge_known(
-        self, stamps: dict[_Key, list[int]], known: dict[_Key, int], changes: _Changes
-    ) -> None:
-        """Merge the batch into the stored events of keys that already have some."""
-        by_id = {series_id: stamps[key] for key, series_id in known.items()}
-        near = self._near_events(by_id)
-        stored = self._stored_among(by_id, near)
-        for series_id, values in by_id.items():
-            seen = stored.get(series_id)
-            fresh = [value for value in values if value not in seen] if seen else values
-            if fresh:
-                spans = near.get(series_id, [])
-                outcome = merge_timestamps(spans, fresh, self._tolerance)
-                changes.inserts.append((series_id, fresh))
-                changes.old_events.extend((series_id, spans[i][0]) for i in outcome.replaced)
-                changes.new_events.extend([(series_id, *span) for span in outcome.spans])
-                changes.created += outcome.created
-                changes.extended += outcome.extended
-                changes.merged += outcome.merged
-
-    def _near_events(self, by_id: dict[int, list[int]]) -> dict[int, list[Span]]:
-        """Per series id, the stored events within the tolerance of the batch's timestamps."""
-        tolerance = self._tolerance
-        ranges = [
-            [series_id, values[0] - tolerance, values[-1] + tolerance]
-            for series_id, values in by_id.items()
-        ]
-        near: dict[int, list[Span]] = {}
-        for series_id, start, end, count in self._db.execute(_NEAR_EVENTS, (json.dumps(ranges),)):
-            near.setdefault(series_id, []).append((start, end, count))
-        return near
-
-    def _stored_among(
-        self, by_id: dict[int, list[int]], near: dict[int, list[Span]]
-    ) -> dict[int, set[int]]:
-        """The batch timestamps that are already stored, per series id.
-
-        Every stored record lies inside its event's [start, end], so only batch timestamps
-        inside a nearby event can be stored already; only those are looked up.
-        """
-        candidates: list[tuple[int, int]] = []
-        for series_id, spans in near.items():
-            spans.sort()  # merge_timestamps needs them sorted too
-            starts = [start for start, _, _ in spans]
-            for value in by_id[series_id]:
-                index = bisect_right(starts, value) - 1
-                if index >= 0 and value <= spans[index][1]:
-                    candidates.append((series_id, value))
-        stored: dict[int, set[int]] = {}
-        if candidates:
-            for series_id, value in self._db.execute(_STORED_RECORDS, (json.dumps(candidates),)):
-                stored.setdefault(series_id, set()).add(value)
-        return stored
-
-    def _write(self, changes: _Changes, report: Callable[[int], None]) -> None:
-        """Write the records and events of one batch."""
-        changes.inserts.sort()  # by series_id: the records B-tree then grows by appends
+        _event_ingest.plan_changes(self._db, self._tolerance, stamps, changes)
         changes.records = self._insert_records(changes.inserts, report)
-        self._db.executemany(
-            "DELETE FROM events WHERE series_id = ? AND start_us = ?", changes.old_events
-        )
-        self._db.executemany(
-            "INSERT INTO events (series_id, start_us, end_us, record_count) VALUES (?, ?, ?, ?)",
-            changes.new_events,
-        )
-        if changes.new_events:
-            longest = max(end - start for _, start, end, _ in changes.new_events)
-            self._db.execute(
-                "UPDATE settings SET value = max(value, ?) WHERE name = 'max_event_us'",
-                (longest,),
-            )
+        _event_ingest.write_events(self._db, changes)
 
     def _insert_records(
         self, inserts: list[tuple[int, list[int]]], report: Callable[[int], None]
     ) -> int:
         """Insert sorted timestamps per series id; return how many records were inserted."""
-        done = 0
-        start = 0
-        while start < len(inserts):
-            # Chunks of about _PROGRESS_CHUNK records, so progress can be shown.
-            stop, size = start, 0
-            while stop < len(inserts) and size < _PROGRESS_CHUNK:
-                size += len(inserts[stop][1])
-                stop += 1
-            self._db.executemany(
-                _INSERT_RECORDS,
-                # str() of a list of ints is its JSON text, and quicker than json.dumps.
-                [(series_id, str(values)) for series_id, values in inserts[start:stop]],
-            )
-            done += size
-            report(done)
-            start = stop
-        return done
+        return _event_ingest.insert_records(self._db, inserts, report)
 
     def events(
         self,
@@ -614,25 +369,7 @@ class EventStore:
         upper = None if end is None else epoch_micros(as_instant(end, "end"))
         if lower is not None and upper is not None and lower > upper:
             raise ValueError(f"the start ({start}) is after the end ({end})")
-        where: list[str] = []
-        params: list[Any] = []
-        if controller_id is not None:
-            where.append("s.controller_id = ?")
-            params.append(controller_id)
-        if outage_type is not None:
-            where.append("s.outage_type = ?")
-            params.append(outage_type)
-        if lower is not None:
-            # The lower bound on start_us turns the scan into an index range (see module).
-            where.append("e.end_us >= ?")
-            where.append(
-                "e.start_us >= ? - (SELECT value FROM settings WHERE name = 'max_event_us')"
-            )
-            params.extend([lower, lower])
-        if upper is not None:
-            where.append("e.start_us <= ?")
-            params.append(upper)
-        sql = _SELECT_EVENTS + (" WHERE " + " AND ".join(where) if where else "") + _ORDER_EVENTS
+        sql, params = _event_schema.events_query(controller_id, outage_type, lower, upper)
         try:
             rows = self._db.execute(sql, params).fetchall()
         except UnicodeEncodeError:
@@ -652,11 +389,7 @@ class EventStore:
         Returns:
             The records (one per distinct controller, type and timestamp).
         """
-        rows = self._db.execute(
-            "SELECT s.controller_id, s.outage_type, r.timestamp_us FROM series AS s"
-            " JOIN records AS r ON r.series_id = s.series_id"
-            " ORDER BY s.controller_id, s.outage_type, r.timestamp_us"
-        )
+        rows = self._db.execute(_event_schema.SELECT_RECORDS)
         return [
             OutageRecord(controller, kind, from_epoch_micros(micros))
             for controller, kind, micros in rows
@@ -668,50 +401,3 @@ class EventStore:
             name: self._db.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
             for name in ("records", "events", "series")
         }
-
-
-@dataclasses.dataclass
-class _Changes:
-    """What one batch changes: rows to write, and counts."""
-
-    inserts: list[tuple[int, list[int]]] = dataclasses.field(default_factory=list)
-    new_events: list[tuple[int, int, int, int]] = dataclasses.field(default_factory=list)
-    old_events: list[tuple[int, int]] = dataclasses.field(default_factory=list)
-    created: int = 0
-    extended: int = 0
-    merged: int = 0
-    records: int = 0
-
-
-def _group_by_key(
-    timestamps: Mapping[str, Mapping[str, Sequence[int]]],
-) -> dict[_Key, list[int]]:
-    """The sorted distinct timestamps of each (controller_id, outage_type) of a batch.
-
-    Raises:
-        InputDataError: an id is not fit to store (the readers and models never make one).
-    """
-    grouped: dict[_Key, list[int]] = {}
-    for controller_id, by_type in timestamps.items():
-        for outage_type, values in by_type.items():
-            if values:
-                for name, text in (("controller_id", controller_id), ("outage_type", outage_type)):
-                    problem = identifier_problem(name, text)
-                    if problem is not None:
-                        raise InputDataError(f"{problem}; nothing was stored")
-                grouped[(controller_id, outage_type)] = sorted(set(values))
-    return grouped
-
-
-def _ignore(_done: int) -> None:
-    """A progress callback that shows nothing."""
-
-
-def _storing(progress: ProgressCallback, total: int, done: int) -> None:
-    """Report ``done`` of the batch's ``total`` records as the ``"storing"`` stage."""
-    progress("storing", done, total)
-
-
-def _minutes(micros: int) -> str:
-    """A tolerance in minutes, as short as exact: 12, 7.5."""
-    return f"{micros / 60_000_000:g}"

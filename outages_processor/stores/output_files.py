@@ -34,13 +34,12 @@ if TYPE_CHECKING:
 __all__ = [
     "OutputFiles",
     "atomic_open",
+    "open_destination",
     "output_files",
     "resolve_output",
-    "write_csv_atomic",
-    "write_csv_rows",
     "write_json_lines",
-    "write_json_lines_atomic",
     "write_text_atomic",
+    "write_csv",
     "writes_in_place",
 ]
 
@@ -287,16 +286,65 @@ def atomic_open(path: str | os.PathLike[str], *, newline: str | None = None) -> 
         yield outputs.open(path, newline=newline)
 
 
+@contextlib.contextmanager
+def open_destination(
+    destination: str | os.PathLike[str] | SupportsWrite[str],
+) -> Iterator[SupportsWrite[str]]:
+    """Where a CSV writer writes: a path, opened atomically, or an open stream as it is.
+
+    Args:
+        destination: a path, which appears only when the block succeeds (opened with
+            ``newline=""``, for the csv module), or an open text stream, left open.
+
+    Yields:
+        The stream to write to.
+
+    Raises:
+        OSError: the path cannot be created or written (no file appears then).
+    """
+    if isinstance(destination, (str, os.PathLike)):
+        with atomic_open(destination, newline="") as stream:
+            yield stream
+    else:
+        yield destination
+
+
+def write_csv(
+    destination: str | os.PathLike[str] | SupportsWrite[str],
+    header: Sequence[str],
+    rows: Iterable[Sequence[str]],
+) -> int:
+    """Write a header row and ``rows`` as CSV, lines ending with ``"\n"``.
+
+    Args:
+        destination: as :func:`open_destination`.
+        header: the column names.
+        rows: the rows' text fields.
+
+    Returns:
+        The number of rows written (the header not counted).
+
+    Raises:
+        OSError: a path cannot be written; no file appears then.
+    """
+    count = 0
+    with open_destination(destination) as stream:
+        writer = csv.writer(stream, lineterminator="\n")
+        # The csv module quotes a field holding "\n" (the line terminator) but not one
+        # holding a bare "\r", which a reader then takes for a line break: such rows are
+        # written fully quoted.
+        quoted = csv.writer(stream, lineterminator="\n", quoting=csv.QUOTE_ALL)
+        writer.writerow(header)
+        for values in rows:
+            (quoted if any("\r" in value for value in values) else writer).writerow(values)
+            count += 1
+    return count
+
+
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` to ``path`` atomically."""
     with atomic_open(path) as stream:
         stream.write(text)
-
-
-def write_json_lines_atomic(path: str | os.PathLike[str], rows: Iterable[Any]) -> None:
-    """Write one compact JSON value per line to ``path`` atomically."""
-    with atomic_open(path) as stream:
-        write_json_lines(stream, rows)
 
 
 def write_json_lines(stream: SupportsWrite[str], rows: Iterable[Any]) -> None:
@@ -304,20 +352,3 @@ def write_json_lines(stream: SupportsWrite[str], rows: Iterable[Any]) -> None:
     for row in rows:
         stream.write(json.dumps(row, separators=(", ", ": ")))
         stream.write("\n")
-
-
-def write_csv_rows(
-    stream: SupportsWrite[str], header: Sequence[str], rows: Iterable[Sequence[Any]]
-) -> None:
-    """Write a header row and ``rows`` as CSV to ``stream`` (opened with ``newline=""``)."""
-    writer = csv.writer(stream)
-    writer.writerow(header)
-    writer.writerows(rows)
-
-
-def write_csv_atomic(
-    path: str | os.PathLike[str], header: Sequence[str], rows: Iterable[Sequence[Any]]
-) -> None:
-    """Write a header row and ``rows`` as CSV to ``path`` atomically."""
-    with atomic_open(path, newline="") as stream:
-        write_csv_rows(stream, header, rows)

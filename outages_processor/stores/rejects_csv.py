@@ -19,7 +19,7 @@ from typing import IO, TYPE_CHECKING
 
 from outages_processor.errors import InputDataError
 from outages_processor.models.common import Reject
-from outages_processor.stores.output_files import atomic_open
+from outages_processor.stores.output_files import write_csv
 
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
@@ -43,23 +43,7 @@ def write_rejects_csv(
     Raises:
         OSError: a path cannot be written; no file appears then.
     """
-    count = 0
-    with contextlib.ExitStack() as stack:
-        if isinstance(destination, (str, os.PathLike)):
-            stream: SupportsWrite[str] = stack.enter_context(atomic_open(destination, newline=""))
-        else:
-            stream = destination
-        writer = csv.writer(stream, lineterminator="\n")
-        # The csv module quotes a field holding "\n" (the line terminator) but not one
-        # holding a bare "\r", which a reader then takes for a line break: such rows are
-        # written fully quoted.
-        quoted = csv.writer(stream, lineterminator="\n", quoting=csv.QUOTE_ALL)
-        writer.writerow(Reject.COLUMNS)
-        for reject in rejects:
-            values = reject.csv_values()
-            (quoted if any("\r" in value for value in values) else writer).writerow(values)
-            count += 1
-    return count
+    return write_csv(destination, Reject.COLUMNS, (reject.csv_values() for reject in rejects))
 
 
 def read_rejects_csv(source: str | os.PathLike[str] | IO[str]) -> list[Reject]:

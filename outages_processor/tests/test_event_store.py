@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from outages_processor.core.events import group_events
 from outages_processor.errors import EventStoreBusyError, EventStoreError, InputDataError
 from outages_processor.models.events import IngestResult, OutageEvent, OutageRecord, RecordBatch
-from outages_processor.stores import event_store
+from outages_processor.stores import _event_schema
 from outages_processor.events import ingest_files
 from outages_processor.stores.event_store import SCHEMA_VERSION, EventStore
 
@@ -361,7 +361,7 @@ def test_queries_are_served_by_indexes(
     connection = sqlite3.connect(db_path)
     try:
         plan = connection.execute(
-            "EXPLAIN QUERY PLAN " + event_store._SELECT_EVENTS  # pylint: disable=protected-access
+            "EXPLAIN QUERY PLAN " + _event_schema.SELECT_EVENTS
             + f" WHERE {where}"
         ).fetchall()
     finally:

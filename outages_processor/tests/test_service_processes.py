@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import time
@@ -15,6 +16,7 @@ import pytest
 from outages_processor.models.uptime import ReportState
 from outages_processor.reports import ReportService
 from outages_processor.reports.pool import WORKER_MODULE
+from outages_processor.reports.spill import PREFIX
 from outages_processor.tests.test_pool import children, needs_proc, write_large_inputs
 
 
@@ -89,14 +91,26 @@ def test_reports_at_once_share_one_bounded_pool(large: list[Path], tmp_path: Pat
 def test_a_cancelled_pool_report_leaves_the_pool_usable(large: list[Path], tmp_path: Path) -> None:
     """Cancelling a report computing on the pool ends it Cancelled; the next one completes."""
     with ReportService(tmp_path / "reports", workers=2) as service:
+        before = _spill_folders()
         first = service.trigger(*large)
-        time.sleep(0.3)
+        # Cancel once the report computes on the pool (its spill folder exists), not after a
+        # fixed sleep, which on a quiet machine may come after the report has finished.
+        deadline = time.monotonic() + 60
+        while not _spill_folders() - before:
+            assert time.monotonic() < deadline, "the report never used the pool"
+            time.sleep(0.005)
         assert service.cancel(first)
         second = service.trigger(*large)
         assert service.wait(first, timeout=120).state is ReportState.CANCELLED
         assert service.wait(second, timeout=120).state is ReportState.COMPLETE
     assert not (tmp_path / "reports" / f"{first}.csv").exists()
     assert service.get(first).state is ReportState.CANCELLED
+
+
+def _spill_folders() -> set[str]:
+    """The names of this process's spill folders in the temporary folder."""
+    prefix = f"{PREFIX}{os.getpid()}-"
+    return {name for name in os.listdir(tempfile.gettempdir()) if name.startswith(prefix)}
 
 
 def test_reports_beyond_the_bound_wait_their_turn(tmp_path: Path) -> None:
