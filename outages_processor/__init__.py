@@ -20,8 +20,9 @@ from outages_processor._version import __version__
 if TYPE_CHECKING:
     from outages_processor.api import KrakenFlexClient, RetryPolicy
     from outages_processor.core.business_hours import business_intervals_between
-    from outages_processor.core.events import DEFAULT_TOLERANCE, group_events, merge_events
-    from outages_processor.core.filtering import DEFAULT_SINCE, select_site_outages
+    from outages_processor.core.defaults import DEFAULT_SINCE, DEFAULT_TOLERANCE
+    from outages_processor.core.events import group_events, merge_events
+    from outages_processor.core.filtering import select_site_outages
     from outages_processor.core.uptime import compute_uptime
     from outages_processor.errors import (
         ApiConnectionError,
@@ -88,7 +89,7 @@ _EXPORTS: dict[str, str] = {
     "Rejects": "outages_processor.models.rejects",
     "Settings": "outages_processor.settings",
     # Site outage reporting
-    "DEFAULT_SINCE": "outages_processor.core.filtering",
+    "DEFAULT_SINCE": "outages_processor.core.defaults",
     "Device": "outages_processor.models",
     "EnhancedOutage": "outages_processor.models",
     "KrakenFlexClient": "outages_processor.api",
@@ -119,7 +120,7 @@ _EXPORTS: dict[str, str] = {
     "write_rejects_csv": "outages_processor.reports",
     "write_report_csv": "outages_processor.reports",
     # Outage event aggregation
-    "DEFAULT_TOLERANCE": "outages_processor.core.events",
+    "DEFAULT_TOLERANCE": "outages_processor.core.defaults",
     "EventMerge": "outages_processor.models.events",
     "EventStore": "outages_processor.stores.event_store",
     "Events": "outages_processor.models.events",

@@ -25,7 +25,6 @@ epoch numbers) are the ones written here.
 
 from __future__ import annotations
 
-import email.utils
 import re
 from datetime import datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -176,6 +175,9 @@ def parse_http_date_seconds(text: str) -> float:
         ValueError: ``text`` is not such a date.
     """
     try:
+        # Imported here: only a Retry-After date needs it, and it costs start-up time.
+        import email.utils  # pylint: disable=import-outside-toplevel
+
         when = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
         # Depending on the Python version, some malformed dates raise TypeError or IndexError.

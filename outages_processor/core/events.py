@@ -24,6 +24,8 @@ from datetime import timedelta
 from operator import itemgetter
 from typing import NamedTuple
 
+from outages_processor.core.defaults import DEFAULT_TOLERANCE
+
 from outages_processor.models.events import (
     EventMerge,
     OutageEvent,
@@ -44,8 +46,6 @@ __all__ = [
     "tolerance_micros",
 ]
 
-DEFAULT_TOLERANCE = timedelta(minutes=12)
-"""Largest gap between consecutive reports of one event: the 10-minute cadence plus slack."""
 
 Span = tuple[int, int, int]
 """One event of one key as integers: ``(start, end, record_count)``, times in microseconds."""

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import datetime
+
+from outages_processor.core.defaults import DEFAULT_SINCE
 
 from outages_processor.models import EnhancedOutage, Outage, SiteInfo
 
 __all__ = ["DEFAULT_SINCE", "select_site_outages"]
 
-DEFAULT_SINCE = datetime(2022, 1, 1, tzinfo=timezone.utc)
-"""Outages that began before this instant are not reported (``2022-01-01T00:00:00.000Z``)."""
 
 
 def select_site_outages(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from outages_processor.core.events import DEFAULT_TOLERANCE
+from outages_processor.core.defaults import DEFAULT_TOLERANCE
 from outages_processor.models.common import OnError
 from outages_processor.scripts._common import (
     VariadicUsage,

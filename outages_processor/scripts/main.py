@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from outages_processor._version import __version__
-from outages_processor.core.filtering import DEFAULT_SINCE
+from outages_processor.core.defaults import DEFAULT_SINCE
 from outages_processor.scripts import events, sandbox, uptime
 from outages_processor.scripts._common import (
     EXIT_NEEDS_FIX,

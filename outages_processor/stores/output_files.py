@@ -23,7 +23,6 @@ import errno
 import io
 import json
 import os
-import secrets
 import stat
 from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any
@@ -145,7 +144,7 @@ class _Output:
         except FileNotFoundError:
             kept = None
         while True:
-            candidate = os.path.join(folder, f".{name}.{secrets.token_hex(4)}.tmp")
+            candidate = os.path.join(folder, f".{name}.{os.urandom(4).hex()}.tmp")
             try:
                 # 0o666 lets the kernel apply the umask (and a folder's default ACL), as for
                 # any new file; mkstemp would force 0o600.
