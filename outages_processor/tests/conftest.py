@@ -18,6 +18,19 @@ BASE_URL = "https://api.test/v1"
 """A base URL only respx ever answers."""
 
 
+@pytest.fixture(name="client")
+def fixture_client() -> Iterator[Any]:
+    """A client of the fake base URL that makes one attempt per request (respx answers)."""
+    # pylint: disable-next=import-outside-toplevel
+    from outages_processor.api import KrakenFlexClient, RetryPolicy
+    from outages_processor.settings import Settings  # pylint: disable=import-outside-toplevel
+
+    with KrakenFlexClient(
+        Settings(api_key=FAKE_KEY, base_url=BASE_URL), retry=RetryPolicy(tries=1)
+    ) as client:
+        yield client
+
+
 def bundled_json(name: str) -> Any:
     """Load one of the sandbox's bundled JSON files (recorded public API answers)."""
     return json.loads(

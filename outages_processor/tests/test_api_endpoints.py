@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,7 +10,6 @@ import respx
 
 from outages_processor.api import (
     KrakenFlexClient,
-    RetryPolicy,
     get_outages,
     get_site_info,
     parse_outages,
@@ -19,18 +17,8 @@ from outages_processor.api import (
 )
 from outages_processor.errors import InvalidResponseError
 from outages_processor.models import Device, EnhancedOutage, Outage, SiteInfo
-from outages_processor.settings import Settings
 
-from .conftest import BASE_URL, FAKE_KEY, bundled_json
-
-
-@pytest.fixture(name="client")
-def fixture_client() -> Iterator[KrakenFlexClient]:
-    """A client of a fake base URL without retries."""
-    with KrakenFlexClient(
-        Settings(api_key=FAKE_KEY, base_url=BASE_URL), retry=RetryPolicy(tries=1)
-    ) as client:
-        yield client
+from .conftest import BASE_URL, bundled_json
 
 
 @respx.mock

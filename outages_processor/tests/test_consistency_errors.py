@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from outages_processor.scripts.main import app
+from outages_processor.tests.test_cli_uptime import _args
 from outages_processor.tests.uptime_data import generate, write_csv
 
 runner = CliRunner()
@@ -17,21 +18,6 @@ runner = CliRunner()
 def fixture_files(tmp_path: Path) -> tuple[Path, Path, Path]:
     """A small generated data set as the three CSV files."""
     return generate(5, stores=8).write(tmp_path)
-
-
-def _args(files: tuple[Path, Path, Path], *extra: str) -> list[str]:
-    status, hours, zones = files
-    return [
-        "uptime",
-        "report",
-        "--status",
-        str(status),
-        "--hours",
-        str(hours),
-        "--timezones",
-        str(zones),
-        *extra,
-    ]
 
 
 def test_a_missing_aliased_column_names_its_aliases(files: tuple[Path, Path, Path]) -> None:

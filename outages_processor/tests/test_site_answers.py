@@ -9,11 +9,10 @@ import pytest
 import respx
 from typer.testing import CliRunner
 
-from outages_processor.api import KrakenFlexClient, RetryPolicy, post_site_outages
+from outages_processor.api import KrakenFlexClient, post_site_outages
 from outages_processor.errors import InvalidResponseError, NotFoundError
 from outages_processor.models import EnhancedOutage
 from outages_processor.scripts.main import app
-from outages_processor.settings import Settings
 
 from .conftest import BASE_URL, FAKE_KEY, bundled_json, bundled_outages
 
@@ -22,15 +21,6 @@ OPTIONS = ["--base-url", BASE_URL, "--api-key", FAKE_KEY]
 DEEP = b"[" * 100_000 + b"]" * 100_000
 """Valid JSON nested 100,000 deep: more than the decoder can follow."""
 OUTAGE = EnhancedOutage("d", "D", "2022-01-01T00:00:00Z", "2022-01-01T00:00:00Z")
-
-
-@pytest.fixture(name="client")
-def fixture_client() -> Iterator[KrakenFlexClient]:
-    """A client of a fake base URL without retries."""
-    with KrakenFlexClient(
-        Settings(api_key=FAKE_KEY, base_url=BASE_URL), retry=RetryPolicy(tries=1)
-    ) as client:
-        yield client
 
 
 @pytest.fixture(name="api")

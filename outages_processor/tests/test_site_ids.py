@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from urllib.parse import unquote
 
 import pytest
@@ -16,29 +15,18 @@ from typer.testing import CliRunner
 
 from outages_processor.api import (
     KrakenFlexClient,
-    RetryPolicy,
     check_site_id,
     get_site_info,
     post_site_outages,
 )
 from outages_processor.models import EnhancedOutage
 from outages_processor.scripts.main import app
-from outages_processor.settings import Settings
 from outages_processor.sites import process_sites
 
 from .conftest import BASE_URL, FAKE_KEY
 
 runner = CliRunner()
 OPTIONS = ["--base-url", BASE_URL, "--api-key", FAKE_KEY]
-
-
-@pytest.fixture(name="client")
-def fixture_client() -> Iterator[KrakenFlexClient]:
-    """A client of a fake base URL without retries."""
-    with KrakenFlexClient(
-        Settings(api_key=FAKE_KEY, base_url=BASE_URL), retry=RetryPolicy(tries=1)
-    ) as client:
-        yield client
 
 
 @respx.mock(base_url=BASE_URL, assert_all_called=False)
