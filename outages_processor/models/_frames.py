@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import importlib
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, Protocol, cast
 
 __all__ = ["PREVIEW_ROWS", "RowsMixin", "html_preview", "import_pandas", "rows_to_pandas"]
 
@@ -107,12 +107,20 @@ def _cell(value: object) -> str:
     return str(value)
 
 
+class _RowItem(Protocol):
+    """A value that gives one JSON-ready row."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the row."""
+
+
 class RowsMixin:
     """``to_pandas`` and ``_repr_html_`` for a result that gives ``to_dicts()`` rows.
 
     A class using it sets :attr:`COLUMNS` (and :attr:`TIME_COLUMNS`,
-    :attr:`NULLABLE_INT_COLUMNS` where it has them) and defines ``to_dicts`` and
-    ``__repr__``.
+    :attr:`NULLABLE_INT_COLUMNS` where it has them) and ``__repr__``. Its rows are the
+    ``to_dict()`` of each value :meth:`_row_items` gives: by default the container's own
+    items; a result whose rows are not one per item overrides the three row methods.
     """
 
     __slots__ = ()  # the containers are tuples and lists: no per-instance dict
@@ -121,16 +129,20 @@ class RowsMixin:
     TIME_COLUMNS: ClassVar[tuple[str, ...]] = ()
     NULLABLE_INT_COLUMNS: ClassVar[tuple[str, ...]] = ()
 
+    def _row_items(self) -> Sequence[_RowItem]:
+        """The values whose ``to_dict()`` are the rows: the container itself by default."""
+        return cast(Sequence[_RowItem], self)
+
     def to_dicts(self) -> list[dict[str, Any]]:
-        """Return the rows as JSON-ready dicts (subclasses define it)."""
-        raise NotImplementedError
+        """Return the rows as JSON-ready dicts, one per value, in order."""
+        return [item.to_dict() for item in self._row_items()]
 
     def _preview_dicts(self) -> list[dict[str, Any]]:
         """The first rows only: a preview must not convert a million rows."""
-        return self.to_dicts()[:PREVIEW_ROWS]
+        return [item.to_dict() for item in self._row_items()[:PREVIEW_ROWS]]
 
     def _row_count(self) -> int:
-        return len(self.to_dicts())
+        return len(self._row_items())
 
     def to_pandas(self) -> Any:
         """Return the rows as a ``pandas.DataFrame``; instants are tz-aware UTC datetimes.

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, TypeAlias
 import attrs
 
 from outages_processor._time import as_instant, format_utc
-from outages_processor.models._frames import PREVIEW_ROWS, RowsMixin
+from outages_processor.models._frames import RowsMixin
 from outages_processor.models.common import Reject
 from outages_processor.models.rejects import Rejects
 
@@ -224,16 +224,6 @@ class Events(RowsMixin, list[OutageEvent]):
         "record_count",
     )
     TIME_COLUMNS: ClassVar[tuple[str, ...]] = ("start_time", "end_time")
-
-    def to_dicts(self) -> list[dict[str, Any]]:
-        """Return one JSON-ready dict per event (see :meth:`OutageEvent.to_dict`)."""
-        return [event.to_dict() for event in self]
-
-    def _preview_dicts(self) -> list[dict[str, Any]]:
-        return [event.to_dict() for event in self[:PREVIEW_ROWS]]
-
-    def _row_count(self) -> int:
-        return len(self)
 
     def __repr__(self) -> str:
         if not self:

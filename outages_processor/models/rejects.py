@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from outages_processor.models._frames import PREVIEW_ROWS, RowsMixin
+from outages_processor.models._frames import RowsMixin
 from outages_processor.models.common import Reject
 
 __all__ = ["Rejects"]
@@ -25,16 +25,6 @@ class Rejects(RowsMixin, tuple[Reject, ...]):
 
     def __new__(cls, items: Iterable[Reject] = ()) -> Rejects:
         return super().__new__(cls, items)
-
-    def to_dicts(self) -> list[dict[str, Any]]:
-        """Return one JSON-ready dict per reject: ``{file, line, reason, row}``."""
-        return [reject.to_dict() for reject in self]
-
-    def _preview_dicts(self) -> list[dict[str, Any]]:
-        return [reject.to_dict() for reject in self[:PREVIEW_ROWS]]
-
-    def _row_count(self) -> int:
-        return len(self)
 
     def __repr__(self) -> str:
         if not self:

@@ -11,7 +11,7 @@ windows end at, and the rows that were skipped) and, for the report service,
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, time, timezone
 from pathlib import Path
 from typing import Any, ClassVar, Final, Literal
@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Final, Literal
 import attrs
 
 from outages_processor._time import as_instant, format_utc
-from outages_processor.models._frames import PREVIEW_ROWS, RowsMixin
+from outages_processor.models._frames import RowsMixin
 from outages_processor.models.common import OnError, Reject
 from outages_processor.models.rejects import Rejects
 
@@ -308,9 +308,9 @@ class UptimeReport(RowsMixin):
             f"{self.interpolation}, {len(self.rejects)} {rejects})"
         )
 
-    def to_dicts(self) -> list[dict[str, Any]]:
-        """Return one JSON-ready dict per store, in :attr:`StoreUptime.COLUMNS` order."""
-        return [row.to_dict() for row in self.rows]
+    def _row_items(self) -> Sequence[StoreUptime]:
+        """One row per store (see :meth:`StoreUptime.to_dict`)."""
+        return self.rows
 
     def to_dict(self) -> dict[str, Any]:
         """Return the whole report as JSON-ready values.
@@ -338,11 +338,6 @@ class UptimeReport(RowsMixin):
         frame.attrs.update(now=self.now, interpolation=self.interpolation)
         return frame
 
-    def _preview_dicts(self) -> list[dict[str, Any]]:
-        return [row.to_dict() for row in self.rows[:PREVIEW_ROWS]]
-
-    def _row_count(self) -> int:
-        return len(self.rows)
 
 
 class ReportState(str, enum.Enum):

@@ -18,8 +18,8 @@ from typing import Any
 from outages_processor.reports.pool import receive, send, watch_parent
 
 
-def main(arguments: list[str]) -> int:
-    """Run tasks until the end of stdin; return the exit code.
+def main(arguments: list[str]) -> None:
+    """Run tasks until the end of stdin (the process then ends normally, exit code 0).
 
     Args:
         arguments: the parent's process id.
@@ -37,7 +37,7 @@ def main(arguments: list[str]) -> int:
         try:
             message = receive(tasks)
         except EOFError:
-            return 0
+            return
         send(outcomes, _outcome(message))
 
 
@@ -57,4 +57,4 @@ def _outcome(message: bytes) -> bytes:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    main(sys.argv[1:])

@@ -68,7 +68,7 @@ WORKER_DIED: Final = (
 
 _BOOTSTRAP: Final = (
     "import json, sys; sys.path[:] = json.loads(sys.argv[2]); "
-    f"from {WORKER_MODULE} import main; sys.exit(main(sys.argv[1:2]))"
+    f"from {WORKER_MODULE} import main; main(sys.argv[1:2])"
 )
 
 _LENGTH: Final = struct.Struct("!Q")
