@@ -4,8 +4,13 @@ Every status reader (the byte-range reader of :mod:`~outages_processor.inputs.st
 the row-by-row reader, in-memory polls) collects polls with a :class:`PollCollector`, which
 packs them into one :class:`PollBlock` per partition of the stores: the stores are split by
 a stable hash (:func:`partition_of`), so that a store's polls from every byte range meet in
-one partition. Poll times travel signed, one array per store for both statuses: see
-:mod:`outages_processor.inputs.poll_times`.
+one partition.
+
+A poll's time travels exactly as read (seconds since the Unix epoch, any sign), in one of
+two arrays of its store: the active polls' and the inactive polls'. Keeping the status in
+which array holds the time, not in the number, costs the fast reader nothing (it picks the
+array with the same dictionary lookup that would pick a sign) and loses nothing: no time is
+shifted, negated or rounded on the way.
 """
 
 from __future__ import annotations
@@ -17,7 +22,6 @@ from collections.abc import Iterable, Iterator, Sequence
 
 import attrs
 
-from outages_processor.inputs import poll_times
 from outages_processor.inputs.status_rows import parse_status_row
 from outages_processor.inputs.tables import MEMORY, RowErrors
 from outages_processor.models.common import OnError, Reject
@@ -45,23 +49,26 @@ def partition_of(store_id: str, partitions: int) -> int:
 class PollBlock:
     """Poll times of several stores packed into flat arrays, cheap to send to a process.
 
-    Store ``store_ids[i]`` has ``counts[i]`` times, following the previous store's in
-    ``times``: signed as :mod:`~outages_processor.inputs.poll_times` encodes them (positive
-    for an active poll, negative for an inactive one), in file order. (How blocks travel
-    between processes is the workers' business: :mod:`outages_processor.reports.spill`.)
+    Store ``store_ids[i]`` has ``counts[2 * i]`` active poll times, then
+    ``counts[2 * i + 1]`` inactive ones, following the previous store's in ``times``
+    (seconds since the Unix epoch, in file order). (How blocks travel between processes is
+    the workers' business: :mod:`outages_processor.reports.spill`.)
     """
 
     store_ids: list[str]
     counts: array[int]
     times: array[float]
 
-    def signed(self) -> Iterator[tuple[str, array[float]]]:
-        """Yield ``(store_id, signed_times)`` for each store of the block."""
+    def polls(self) -> Iterator[tuple[str, array[float], array[float]]]:
+        """Yield ``(store_id, active_times, inactive_times)`` for each store of the block."""
         times = self.times
+        counts = iter(self.counts)
         position = 0
-        for store_id, count in zip(self.store_ids, self.counts):
-            yield store_id, times[position : position + count]
-            position += count
+        for store_id, active, inactive in zip(self.store_ids, counts, counts):
+            middle = position + active
+            end = middle + inactive
+            yield store_id, times[position:middle], times[middle:end]
+            position = end
 
 
 @attrs.frozen
@@ -89,12 +96,11 @@ class StatusPart:
     needs_sequential: bool = False
 
 
-class _Groups(dict[str, "array[float]"]):
-    """Signed poll times by store (see :mod:`~outages_processor.inputs.poll_times`).
+class Groups(dict[str, "array[float]"]):
+    """Poll times of one status by store; a new store gets an empty array on first use.
 
-    One number per poll keeps one array per store, whatever its status; a new store gets
-    an empty array on first use. Arrays hold plain doubles: keeping millions of float
-    objects alive instead makes every later allocation slower.
+    Arrays hold plain doubles: keeping millions of float objects alive instead makes every
+    later allocation slower.
     """
 
     def __missing__(self, key: str) -> array[float]:
@@ -117,10 +123,12 @@ class PollCollector:
         # The sequential reader shares its bad rows with the table, which finds the rows
         # that are not UTF-8: the rejects stay in line order.
         self.errors = errors if errors is not None else RowErrors(on_error)
-        self.groups = _Groups()
+        self.active = Groups()
+        self.inactive = Groups()
         # The fast path keys stores by "\n" + id when the id is the first column (the line
         # break it splits on stays glued to the first field); merged at the end.
-        self.groups_nl = _Groups()
+        self.active_nl = Groups()
+        self.inactive_nl = Groups()
         self.latest = -math.inf
         self.polls = 0
         self.error: tuple[str, int | None] | None = None
@@ -143,23 +151,35 @@ class PollCollector:
 
     def add(self, store_id: str, active: bool, instant: float) -> None:
         """Add one valid poll."""
-        self.groups[store_id].append(poll_times.encode(active, instant))
+        (self.active if active else self.inactive)[store_id].append(instant)
         self.polls += 1
         self.latest = max(self.latest, instant)
 
     def part(self, partitions: int) -> StatusPart:
         """Pack what was collected into one block per partition."""
-        groups = self.groups
-        for key, signed in self.groups_nl.items():
-            groups[key[1:]].extend(signed)
-        self.groups_nl.clear()
+        active, inactive = self.active, self.inactive
+        for groups, glued in ((active, self.active_nl), (inactive, self.inactive_nl)):
+            for key, times in glued.items():
+                known = groups.get(key[1:])
+                if known is None:
+                    groups[key[1:]] = times  # moved, not copied
+                else:
+                    known.extend(times)
+            glued.clear()
+        none = array("d")
         blocks = [PollBlock([], array("q"), array("d")) for _ in range(max(partitions, 1))]
-        for store_id, signed in groups.items():
+        # In a stable order: the stores with active polls, then those with inactive only.
+        stores = [(key, times, inactive.pop(key, none)) for key, times in active.items()]
+        stores.extend((key, none, times) for key, times in inactive.items())
+        active.clear()
+        inactive.clear()
+        for store_id, active_times, inactive_times in stores:
             block = blocks[partition_of(store_id, len(blocks))] if partitions > 1 else blocks[0]
             block.store_ids.append(store_id)
-            block.counts.append(len(signed))
-            block.times.extend(signed)
-        groups.clear()
+            block.counts.append(len(active_times))
+            block.counts.append(len(inactive_times))
+            block.times.extend(active_times)
+            block.times.extend(inactive_times)
         return StatusPart(
             tuple(blocks),
             self.latest,

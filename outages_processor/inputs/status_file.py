@@ -28,9 +28,14 @@ import attrs
 
 from outages_processor._time import status_stamps_to_iso
 from outages_processor.errors import InputDataError
-from outages_processor.inputs import poll_times
 from outages_processor.inputs.clean_tables import aligned_rows
-from outages_processor.inputs.poll_blocks import PollBlock, PollCollector, StatusPart, StopRead
+from outages_processor.inputs.poll_blocks import (
+    Groups,
+    PollBlock,
+    PollCollector,
+    StatusPart,
+    StopRead,
+)
 from outages_processor.inputs.status_rows import STATUS_COLUMNS
 from outages_processor.inputs.tables import (
     NOT_UTF8,
@@ -62,6 +67,7 @@ _LAST_SECONDS: Final = LAST_INSTANT.timestamp()
 _fromisoformat = datetime.fromisoformat
 _to_epoch = datetime.timestamp
 _tzinfo = attrgetter("tzinfo")
+_group = Groups.__getitem__  # (dict's own lookup: a missing store gets a new array)
 
 
 @attrs.frozen
@@ -186,10 +192,14 @@ class _RangeReader:
         self.collector = collector
         self._first_line: int | None = None
         # The fast path splits on commas only, so the first column keeps the line break
-        # before it: the status is then looked up with a "\n" prefix.
-        self._groups = collector.groups_nl if layout.store == 0 else collector.groups
+        # before it: the status is then looked up with a "\n" prefix, and the store ids
+        # keyed with it.
+        glued = layout.store == 0
         prefix = "\n" if layout.status == 0 else ""
-        self._sign = {prefix + "active": 1.0, prefix + "inactive": -1.0}.__getitem__
+        self._groups_of = {
+            prefix + "active": collector.active_nl if glued else collector.active,
+            prefix + "inactive": collector.inactive_nl if glued else collector.inactive,
+        }.__getitem__
 
     def first_line(self) -> int:
         """The line number of the range's first row (counted only when a message needs it)."""
@@ -243,7 +253,7 @@ class _RangeReader:
         if ("\n" if layout.store == 0 else "") in stores:
             return False
         try:
-            signs = list(map(self._sign, fields[layout.status :: width]))
+            groups = list(map(self._groups_of, fields[layout.status :: width]))
             stamps = list(map(_fromisoformat, fields[layout.timestamp :: width]))
         except (KeyError, ValueError):
             return False
@@ -254,8 +264,8 @@ class _RangeReader:
         latest = max(seconds)
         if min(seconds) < _FIRST_SECONDS or latest > _LAST_SECONDS:
             return False
-        signed = poll_times.encode_many(seconds, signs)
-        deque(map(array.append, map(self._groups.__getitem__, stores), signed), 0)
+        # Each poll's time goes to its store's array of its status, in C-level passes.
+        deque(map(array.append, map(_group, groups, stores), seconds), 0)
         collector = self.collector
         collector.polls += len(stores)
         collector.latest = max(collector.latest, latest)

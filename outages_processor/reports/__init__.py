@@ -14,11 +14,34 @@ processes), ``spill`` (poll data passed to workers through files), ``states`` (a
 saved state and locks), ``inputs`` (what the inputs may be, and the stores' schedules).
 """
 
-from outages_processor.reports.building import PARALLEL_MIN_BYTES, ProgressCallback, build_report
-from outages_processor.reports.service import ReportService
-from outages_processor.reports.report_csv import read_report_csv, write_report_csv
-from outages_processor.reports.writing import run_report
-from outages_processor.stores.rejects_csv import write_rejects_csv
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from outages_processor.reports.building import (
+        PARALLEL_MIN_BYTES,
+        ProgressCallback,
+        build_report,
+    )
+    from outages_processor.reports.report_csv import read_report_csv, write_report_csv
+    from outages_processor.reports.service import ReportService
+    from outages_processor.reports.writing import run_report
+    from outages_processor.stores.rejects_csv import write_rejects_csv
+
+_HOMES = {
+    "PARALLEL_MIN_BYTES": "outages_processor.reports.building",
+    "ProgressCallback": "outages_processor.reports.building",
+    "ReportService": "outages_processor.reports.service",
+    "build_report": "outages_processor.reports.building",
+    "read_report_csv": "outages_processor.reports.report_csv",
+    "run_report": "outages_processor.reports.writing",
+    "write_rejects_csv": "outages_processor.stores.rejects_csv",
+    "write_report_csv": "outages_processor.reports.report_csv",
+}
+# Loaded on first use: the command line's report needs neither the service nor its
+# threads and locks, and a worker process needs none of these.
 
 __all__ = [
     "PARALLEL_MIN_BYTES",
@@ -30,3 +53,16 @@ __all__ = [
     "write_rejects_csv",
     "write_report_csv",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_HOMES])

@@ -126,11 +126,11 @@ class SpilledBlock(PollBlock):
 
     path: str
 
-    def signed(self) -> Iterator[tuple[str, array[float]]]:
-        """Yield ``(store_id, signed_times)`` for each store, read back from the file."""
+    def polls(self) -> Iterator[tuple[str, array[float], array[float]]]:
+        """Yield ``(store_id, active_times, inactive_times)`` for each store, from the file."""
         with open(self.path, "rb") as stream:
             store_ids, counts, times = pickle.load(stream)
-        yield from PollBlock(store_ids, counts, times).signed()
+        yield from PollBlock(store_ids, counts, times).polls()
 
 
 def spill_block(block: PollBlock, path: str | os.PathLike[str]) -> SpilledBlock:

@@ -16,7 +16,6 @@ from typing import Any, Final, TypeVar
 
 from outages_processor.core.business_hours import BusinessClock, BusinessClocks
 from outages_processor.core.uptime import WEEK, UptimeCalculator
-from outages_processor.inputs import poll_times
 from outages_processor.inputs.poll_blocks import PollBlock, StatusPart
 from outages_processor.inputs.status_file import StatusLayout, read_status_part
 from outages_processor.models.common import OnError
@@ -102,35 +101,35 @@ def compute_partition(
     store_ids = sorted(merged)
     values: array[float] = array("d")
     for done, store_id in enumerate(store_ids, 1):
-        signed = merged.pop(store_id)
         clock = clocks.clock(of_store.get(store_id, _ALWAYS_OPEN))
-        values.extend(_store_values(calculator, signed, clock))
+        values.extend(_store_values(calculator, *merged.pop(store_id), clock))
         if progress is not None and not done % PROGRESS_STORES:
             progress(done)
     return store_ids, values
 
 
 def _store_values(
-    calculator: UptimeCalculator, signed: array[float], clock: BusinessClock
+    calculator: UptimeCalculator, active: array[float], inactive: array[float], clock: BusinessClock
 ) -> tuple[float, float, float, float, float, float]:
-    """One store's report values from its signed poll times (see ``poll_times``)."""
-    if poll_times.all_active(signed):
+    """One store's report values from its active and inactive poll times (any order)."""
+    if not inactive:
         # Only active polls: the status is active throughout whatever their times, so
-        # they need neither sorting nor decoding (no inactive poll: no spans to place).
+        # they need no sorting (no inactive poll: no spans to place).
         return calculator.values((), (), clock)
-    return calculator.values(*poll_times.decode(signed), clock)
+    return calculator.values(sorted(active), sorted(inactive), clock)
 
 
-def _merge_blocks(blocks: Sequence[PollBlock]) -> dict[str, array[float]]:
-    """Each store's signed poll times from every block, joined (still encoded)."""
-    merged: dict[str, array[float]] = {}
+def _merge_blocks(blocks: Sequence[PollBlock]) -> dict[str, tuple[array[float], array[float]]]:
+    """Each store's active and inactive poll times from every block, joined."""
+    merged: dict[str, tuple[array[float], array[float]]] = {}
     for block in blocks:
-        for store_id, signed in block.signed():
+        for store_id, active, inactive in block.polls():
             known = merged.get(store_id)
             if known is None:
-                merged[store_id] = signed
+                merged[store_id] = (active, inactive)
             else:
-                known.extend(signed)
+                known[0].extend(active)
+                known[1].extend(inactive)
     return merged
 
 

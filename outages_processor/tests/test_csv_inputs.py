@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from outages_processor._time import parse_instant_seconds as parse_timestamp
 from outages_processor.errors import InputDataError
 from outages_processor.models.uptime import StoreUptime
-from outages_processor.inputs import poll_blocks, poll_times, status_file
+from outages_processor.inputs import poll_blocks, status_file
 from outages_processor.inputs.hours import (
     iter_business_hours,
     parse_time_of_day,
@@ -44,10 +44,9 @@ def _read(path: Path, *, on_error: str = "fail") -> StatusPart:
 def _polls(part: StatusPart) -> dict[str, tuple[list[float], list[float]]]:
     found: dict[str, tuple[list[float], list[float]]] = {}
     for block in part.blocks:
-        for store_id, signed in block.signed():
-            active, inactive = poll_times.decode(signed)
+        for store_id, active, inactive in block.polls():
             old = found.get(store_id, ([], []))
-            found[store_id] = (sorted(old[0] + active), sorted(old[1] + inactive))
+            found[store_id] = (sorted(old[0] + list(active)), sorted(old[1] + list(inactive)))
     return found
 
 
@@ -386,18 +385,22 @@ def test_group_polls_packs_models_like_files(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("polls", "active", "inactive"),
     [
-        ([(True, 3.0), (False, 1.0), (True, 2.0), (False, 4.0)], [2.0, 3.0], [1.0, 4.0]),
+        ([(True, 3.0), (False, 1.0), (True, 2.0), (False, 4.0)], [3.0, 2.0], [1.0, 4.0]),
         ([(True, 0.0), (False, 0.0), (True, 5.0)], [0.0, 5.0], [0.0]),
-        ([(False, 0.0), (False, -2.0)], [], [-2.0, 0.0]),
+        ([(False, 0.0), (False, -2.0)], [], [0.0, -2.0]),
         ([(True, -1800.0), (False, -3600.0)], [-1800.0], [-3600.0]),
+        ([(True, -0.0)], [-0.0], []),
     ],
 )
-def test_signed_poll_times_decode(
+def test_polls_are_grouped_by_status_as_read(
     polls: list[tuple[bool, float]], active: list[float], inactive: list[float]
 ) -> None:
-    """Signed times split into sorted active and inactive times, at the epoch and before."""
-    signed = [poll_times.encode(is_active, instant) for is_active, instant in polls]
-    assert poll_times.decode(signed) == (active, inactive)
+    """Poll times keep their status and value in read order, at the epoch and before."""
+    collector = poll_blocks.PollCollector("<polls>", 3, "fail")
+    for is_active, instant in polls:
+        collector.add("s", is_active, instant)
+    ((_, found_active, found_inactive),) = collector.part(1).blocks[0].polls()
+    assert (list(found_active), list(found_inactive)) == (active, inactive)
 
 
 

@@ -343,9 +343,12 @@ def test_a_spill_folder_is_named_for_its_owner_and_removed_after(
 
 def test_a_spilled_block_reads_back(tmp_path: Path) -> None:
     """A block written to a file comes back whole; the stand-in keeps the ids and the name."""
-    block = PollBlock(["a", "b"], array("q", [1, 2]), array("d", [1.0, -2.0, 3.0]))
+    block = PollBlock(["a", "b"], array("q", [1, 0, 1, 2]), array("d", [1.0, -2.0, 3.0, 4.0]))
     stand_in = spill.spill_block(block, tmp_path / "block")
     assert stand_in.store_ids == ["a", "b"] and not stand_in.times
     assert stand_in.path == str(tmp_path / "block")
-    assert list(stand_in.signed()) == list(block.signed())
-    assert list(stand_in.signed()) == [("a", array("d", [1.0])), ("b", array("d", [-2.0, 3.0]))]
+    assert list(stand_in.polls()) == list(block.polls())
+    assert list(stand_in.polls()) == [
+        ("a", array("d", [1.0]), array("d")),
+        ("b", array("d", [-2.0]), array("d", [3.0, 4.0])),
+    ]

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -46,8 +47,19 @@ def _environment(root: Path) -> dict[str, str]:
     return environment
 
 
+_CPU: dict[Path, list[float]] = {}
+# The CPU seconds (user + system, the process and every child it waited for) of each run,
+# by checkout: on a shared machine, other people's work stretches wall time, not CPU time.
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _run(root: Path, arguments: list[str]) -> tuple[float, str]:
     """Run ``python arguments`` with the package of ``root``; return wall seconds and stdout."""
+    cpu = _children_cpu()
     started = time.perf_counter()
     result = subprocess.run(
         [sys.executable, *arguments],
@@ -58,6 +70,7 @@ def _run(root: Path, arguments: list[str]) -> tuple[float, str]:
         cwd=root,
     )
     elapsed = time.perf_counter() - started
+    _CPU.setdefault(root, []).append(_children_cpu() - cpu)
     if result.returncode:
         raise SystemExit(f"{root}: {' '.join(arguments)} failed:\n{result.stderr}")
     return elapsed, result.stdout
@@ -91,6 +104,7 @@ def _compare(
 ) -> None:
     """Run ``measure`` on both sides in interleaved rounds and print the comparison."""
     this, base = _Side("this"), _Side("baseline")
+    _CPU.clear()
     for number in range(rounds):
         # Alternate which side goes first, so that neither always runs on a warmer cache.
         order = ((this, HERE), (base, baseline))
@@ -103,6 +117,17 @@ def _compare(
         f"({rounds} rounds)",
         flush=True,
     )
+    this_cpu, base_cpu = _CPU.get(HERE, []), _CPU.get(baseline, [])
+    if len(this_cpu) == len(base_cpu) == rounds:  # one process per round (not sites)
+        cpu_ratios = [a / b for a, b in zip(this_cpu, base_cpu)]
+        print(
+            f"{job}, CPU seconds of all processes: this: best {min(this_cpu):.3f}, median "
+            f"{statistics.median(this_cpu):.3f}; baseline: best {min(base_cpu):.3f}, median "
+            f"{statistics.median(base_cpu):.3f}; this/baseline paired: median "
+            f"{statistics.median(cpu_ratios):.3f}, best {min(cpu_ratios):.3f}, "
+            f"worst {max(cpu_ratios):.3f}",
+            flush=True,
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
