@@ -39,6 +39,8 @@ if TYPE_CHECKING:
         RejectedPayloadError,
         ReportError,
         ServerError,
+        StatusStoreBusyError,
+        StatusStoreError,
     )
     from outages_processor.events import ingest_files, list_events, write_events_csv
     from outages_processor.inputs.hours import iter_business_hours
@@ -56,6 +58,7 @@ if TYPE_CHECKING:
     )
     from outages_processor.models.outages import SiteResults
     from outages_processor.models.rejects import Rejects
+    from outages_processor.models.status_ingest import PollIngest, StoreIngest
     from outages_processor.models.uptime import (
         BusinessHours,
         Poll,
@@ -72,6 +75,7 @@ if TYPE_CHECKING:
         write_rejects_csv,
         write_report_csv,
     )
+    from outages_processor.reports.status_store import StatusStore
     from outages_processor.settings import Settings
     from outages_processor.sites import process_site, process_sites
     from outages_processor.stores.event_store import EventStore
@@ -119,6 +123,9 @@ _EXPORTS: dict[str, str] = {
     "run_report": "outages_processor.reports",
     "write_rejects_csv": "outages_processor.reports",
     "write_report_csv": "outages_processor.reports",
+    "PollIngest": "outages_processor.models.status_ingest",
+    "StatusStore": "outages_processor.reports.status_store",
+    "StoreIngest": "outages_processor.models.status_ingest",
     # Outage event aggregation
     "DEFAULT_TOLERANCE": "outages_processor.core.defaults",
     "EventMerge": "outages_processor.models.events",
@@ -148,6 +155,8 @@ _EXPORTS: dict[str, str] = {
     "RejectedPayloadError": "outages_processor.errors",
     "ReportError": "outages_processor.errors",
     "ServerError": "outages_processor.errors",
+    "StatusStoreBusyError": "outages_processor.errors",
+    "StatusStoreError": "outages_processor.errors",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])

@@ -16,6 +16,8 @@ each class is one thing a caller would handle differently::
     +-- InputDataError                a bad input file or record; carries ``path`` and ``line``
     +-- EventStoreError               the SQLite event store cannot be used as asked
     |   +-- EventStoreBusyError       another writer held the database too long (transient)
+    +-- StatusStoreError              the SQLite status store cannot be used as asked
+    |   +-- StatusStoreBusyError      another writer held the database too long (transient)
     +-- ReportError                   a report service request that cannot be served
 
 Messages say what went wrong and what to do next. No message, attribute or ``repr`` of
@@ -39,6 +41,8 @@ __all__ = [
     "RejectedPayloadError",
     "ReportError",
     "ServerError",
+    "StatusStoreBusyError",
+    "StatusStoreError",
 ]
 
 
@@ -173,6 +177,16 @@ class EventStoreError(OutagesError):
 
 class EventStoreBusyError(EventStoreError):
     """Another process kept the event database locked past the busy timeout; retry later."""
+
+    transient = True
+
+
+class StatusStoreError(OutagesError):
+    """The status store (polls, business hours, time zones) cannot be used as asked."""
+
+
+class StatusStoreBusyError(StatusStoreError):
+    """Another process kept the status database locked past the busy timeout; retry later."""
 
     transient = True
 

@@ -41,6 +41,10 @@ __all__ = [
     "DEFAULT_TRIES",
     "ENV_API_KEY",
     "ENV_BASE_URL",
+    "ENV_EVENTS_DB",
+    "ENV_REPORTS_DIR",
+    "ENV_UPTIME_DB",
+    "ServiceSettings",
     "Settings",
     "check_base_url",
 ]
@@ -63,6 +67,18 @@ DEFAULT_MAX_WORKERS = 32
 """Sites handled at once (each needs up to two requests, one after the other)."""
 ENV_API_KEY = "KRAKENFLEX_API_KEY"
 ENV_BASE_URL = "KRAKENFLEX_BASE_URL"
+DEFAULT_EVENTS_DB = "outages.db"
+"""The service's event database (the default of ``events --db``)."""
+DEFAULT_UPTIME_DB = "uptime.db"
+"""The service's status store (the default of ``uptime --db``)."""
+DEFAULT_REPORTS_DIR = "reports"
+"""Where the service keeps its reports' states and CSV files."""
+DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
+"""The largest request body the service reads (bytes)."""
+ENV_EVENTS_DB = "OUTAGES_DB"
+ENV_UPTIME_DB = "UPTIME_DB"
+ENV_REPORTS_DIR = "OUTAGES_REPORTS_DIR"
+ENV_REPORT_WORKERS = "OUTAGES_REPORT_WORKERS"
 
 
 def _without_trailing_slash(url: str) -> str:
@@ -231,6 +247,89 @@ class Settings:
             tries=DEFAULT_TRIES if tries is None else tries,
             max_retry_time=DEFAULT_MAX_RETRY_TIME if max_retry_time is None else max_retry_time,
         )
+
+
+def _check_workers(_instance: object, _attribute: object, value: int | None) -> None:
+    if value is not None and value < 1:
+        raise ConfigError(f"report_workers must be at least 1, not {value}")
+
+
+def _check_size(_instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if value < 1:
+        raise ConfigError(f"{attribute.name} must be at least 1, not {value!r}")
+
+
+def _check_path(_instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if value in ("", ":memory:"):
+        raise ConfigError(f"{attribute.name} must name a file or folder, not {value!r}")
+
+
+@attrs.frozen
+class ServiceSettings:
+    """Where the HTTP service keeps its data, and how much work it takes on.
+
+    Every worker process of one service reads the same settings (the command line passes
+    them through the environment), so they all share the databases and the reports.
+
+    Attributes:
+        events_db: the event database (SQLite file; created when missing).
+        uptime_db: the status store (SQLite file; created when missing).
+        reports_dir: where the reports' states and CSV files are kept (created if missing).
+        report_workers: reports computed at once by each worker process (default: cores).
+        max_body_bytes: the largest request body read; a larger one is refused (413).
+    """
+
+    events_db: str = attrs.field(default=DEFAULT_EVENTS_DB, converter=str, validator=_check_path)
+    uptime_db: str = attrs.field(default=DEFAULT_UPTIME_DB, converter=str, validator=_check_path)
+    reports_dir: str = attrs.field(
+        default=DEFAULT_REPORTS_DIR, converter=str, validator=_check_path
+    )
+    report_workers: int | None = attrs.field(default=None, validator=_check_workers)
+    max_body_bytes: int = attrs.field(default=DEFAULT_MAX_BODY_BYTES, validator=_check_size)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ServiceSettings:
+        """Read the settings from the environment, the defaults for what is not set.
+
+        Args:
+            environ: the environment to read (default :data:`os.environ`): ``OUTAGES_DB``,
+                ``UPTIME_DB``, ``OUTAGES_REPORTS_DIR``, ``OUTAGES_REPORT_WORKERS``.
+
+        Returns:
+            The settings.
+
+        Raises:
+            ConfigError: a value is invalid (names the variable).
+        """
+        env = os.environ if environ is None else environ
+        workers = env.get(ENV_REPORT_WORKERS) or None
+        try:
+            count = None if workers is None else int(workers)
+        except ValueError:
+            raise ConfigError(
+                f"{ENV_REPORT_WORKERS} must be a whole number, not {workers!r}"
+            ) from None
+        return cls(
+            events_db=env.get(ENV_EVENTS_DB) or DEFAULT_EVENTS_DB,
+            uptime_db=env.get(ENV_UPTIME_DB) or DEFAULT_UPTIME_DB,
+            reports_dir=env.get(ENV_REPORTS_DIR) or DEFAULT_REPORTS_DIR,
+            report_workers=count,
+        )
+
+    def to_env(self) -> dict[str, str]:
+        """The environment variables that :meth:`from_env` reads back as these settings.
+
+        Returns:
+            The variables (``max_body_bytes`` is not among them).
+        """
+        env = {
+            ENV_EVENTS_DB: self.events_db,
+            ENV_UPTIME_DB: self.uptime_db,
+            ENV_REPORTS_DIR: self.reports_dir,
+        }
+        if self.report_workers is not None:
+            env[ENV_REPORT_WORKERS] = str(self.report_workers)
+        return env
 
 
 def _read_dotenv(path: str | os.PathLike[str] | None) -> dict[str, str]:

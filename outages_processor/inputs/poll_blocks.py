@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import zlib
 from array import array
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 
 import attrs
@@ -108,6 +109,9 @@ class Groups(dict[str, "array[float]"]):
         return value
 
 
+_group = Groups.__getitem__  # (dict's own lookup: a missing store gets a new array)
+
+
 class StopRead(Exception):
     """Ends a read early: the first bad row in fail mode, or bytes that cannot be split."""
 
@@ -155,10 +159,28 @@ class PollCollector:
         self.polls += 1
         self.latest = max(self.latest, instant)
 
-    def part(self, partitions: int) -> StatusPart:
-        """Pack what was collected into one block per partition."""
-        active, inactive = self.active, self.inactive
-        for groups, glued in ((active, self.active_nl), (inactive, self.inactive_nl)):
+    def add_many(
+        self, store_ids: Sequence[str], active: Sequence[object], seconds: Sequence[float]
+    ) -> None:
+        """Add many valid polls at once, with C-level passes only (no Python code per poll).
+
+        Args:
+            store_ids: each poll's store.
+            active: each poll's status, true for active (e.g. ``1``/``0`` from a database).
+            seconds: each poll's time, seconds since the Unix epoch.
+        """
+        if not seconds:
+            return
+        of_status = {True: self.active, False: self.inactive}.__getitem__
+        groups = map(of_status, map(bool, active))
+        deque(map(array.append, map(_group, groups, store_ids), seconds), 0)
+        latest = max(seconds)
+        self.polls += len(seconds)
+        self.latest = max(self.latest, latest)
+
+    def _unglue(self) -> None:
+        """Move the times kept under ``"\n" + store id`` to their stores."""
+        for groups, glued in ((self.active, self.active_nl), (self.inactive, self.inactive_nl)):
             for key, times in glued.items():
                 known = groups.get(key[1:])
                 if known is None:
@@ -166,6 +188,11 @@ class PollCollector:
                 else:
                     known.extend(times)
             glued.clear()
+
+    def part(self, partitions: int) -> StatusPart:
+        """Pack what was collected into one block per partition."""
+        self._unglue()
+        active, inactive = self.active, self.inactive
         none = array("d")
         blocks = [PollBlock([], array("q"), array("d")) for _ in range(max(partitions, 1))]
         # In a stable order: the stores with active polls, then those with inactive only.

@@ -22,6 +22,7 @@ import attrs
 
 from outages_processor._time import epoch_seconds_datetime, format_utc_text
 from outages_processor.errors import InputDataError
+from outages_processor.models.common import Reject
 from outages_processor.models.schedules import Schedule
 from outages_processor.models.uptime import (
     Interpolation,
@@ -246,6 +247,37 @@ def build_report(  # pylint: disable=too-many-arguments  # the documented keywor
         return _build(Runner(executor, workers, spill), status, hours, timezones, options)
 
 
+def report_from_part(
+    part: StatusPart,
+    schedules: Mapping[str, Schedule],
+    *,
+    now: datetime | str | None = None,
+    interpolation: Interpolation = "nearest",
+    progress: ProgressCallback | None = None,
+) -> UptimeReport:
+    """Compute the report of polls and schedules read already (a store's), in this thread.
+
+    Args:
+        part: the polls, from a :class:`~outages_processor.inputs.poll_blocks.PollCollector`
+            (one partition).
+        schedules: each store's schedule (see
+            :func:`~outages_processor.reports.inputs.schedules_of`).
+        now: as :func:`build_report`.
+        interpolation: as :func:`build_report`.
+        progress: as :func:`build_report`.
+
+    Returns:
+        What :func:`build_report` returns for the same polls, hours and time zones.
+
+    Raises:
+        InputDataError: no polls.
+        ValueError: an invalid argument.
+    """
+    options = _Options.check(now, interpolation, "fail", progress)
+    _check_parts([part], part, None)
+    return _report(Runner(None, 1, None), [part], schedules, options, [])
+
+
 def _build(
     runner: Runner,
     status: StatusInput,
@@ -264,16 +296,26 @@ def _build(
     except InputDataError as err:
         schedule_error = err
     parts = reading.result()
-    polls = _check_parts(parts, status, schedule_error)
-    end = options.now if options.now is not None else max(part.latest for part in parts)
-    _warn_if_stale(end, max(part.latest for part in parts))
-    logger.debug("computing the report of %d polls", polls)
+    _check_parts(parts, status, schedule_error)
+    return _report(runner, parts, schedules, options, errors.rejects)
+
+
+def _report(
+    runner: Runner,
+    parts: Sequence[StatusPart],
+    schedules: Mapping[str, Schedule],
+    options: _Options,
+    schedule_rejects: Sequence[Reject],
+) -> UptimeReport:
+    """Compute the report of the polls read (checked already) and the schedules."""
+    latest = max(part.latest for part in parts)
+    end = options.now if options.now is not None else latest
+    _warn_if_stale(end, latest)
+    logger.debug("computing the report of %d polls", sum(part.polls for part in parts))
     rows = _compute(runner, parts, schedules, end=end, options=options)
     rejects = [reject for part in parts for reject in part.rejects]
-    rejects.extend(errors.rejects)
-    return UptimeReport(
-        rows, epoch_seconds_datetime(end), options.interpolation, rejects
-    )
+    rejects.extend(schedule_rejects)
+    return UptimeReport(rows, epoch_seconds_datetime(end), options.interpolation, rejects)
 
 
 _STALE_NOW_SECONDS: Final = 7 * 86_400.0

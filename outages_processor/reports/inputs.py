@@ -40,6 +40,7 @@ __all__ = [
     "accepted_inputs",
     "as_source",
     "read_schedules",
+    "schedules_of",
 ]
 
 RowsInput: TypeAlias = Iterable[Mapping[str, Any]] | Iterable[Sequence[Any]]
@@ -297,6 +298,21 @@ def read_schedules(
         zones = read_timezones(zones_source, errors=errors)
     else:
         zones = _memory_zones(cast("Iterable[StoreTimezone]", timezones), errors)
+    return schedules_of(slots, zones)
+
+
+def schedules_of(
+    slots: Mapping[str, Sequence[Slot]], zones: Mapping[str, str]
+) -> dict[str, Schedule]:
+    """Each store's schedule from its business hours' slots and its time zone.
+
+    Args:
+        slots: each store's ``(weekday, start, end)`` slots (any order, repeats allowed).
+        zones: each store's time zone name.
+
+    Returns:
+        The schedule of each store in either; stores with equal schedules share one value.
+    """
     distinct: dict[tuple[str, tuple[Slot, ...]], Schedule] = {}
     store_schedules: dict[str, Schedule] = {}
     for store_id in slots.keys() | zones.keys():

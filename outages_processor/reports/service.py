@@ -16,7 +16,7 @@ import os
 import stat
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 from datetime import datetime
 from typing import Any
@@ -29,6 +29,7 @@ from outages_processor.models.uptime import (
     OnError,
     ReportState,
     ReportStatus,
+    UptimeReport,
 )
 from outages_processor.reports.building import _Options, build_report, uses_pool
 from outages_processor.reports.inputs import (
@@ -43,6 +44,7 @@ from outages_processor.inputs.hours import HOURS_COLUMNS
 from outages_processor.inputs.status_rows import STATUS_COLUMNS
 from outages_processor.inputs.tables import open_table
 from outages_processor.inputs.timezones import TIMEZONE_COLUMNS
+from outages_processor.reports.status_store import StatusStore
 from outages_processor.reports.states import HELD, FileLock, ReportFiles, ReportRecord
 
 __all__ = ["ReportService"]
@@ -157,37 +159,79 @@ class ReportService:
         _check_file(status, STATUS_COLUMNS, "status")
         _check_file(hours, HOURS_COLUMNS, "business hours")
         _check_file(timezones, TIMEZONE_COLUMNS, "time zones")
+        options = {"now": now, "interpolation": interpolation, "on_error": on_error}
+        inputs = (status, hours, timezones)
+        return self._start(lambda report: self._build(report, inputs, options))
+
+    def trigger_store(
+        self,
+        store: str | os.PathLike[str],
+        *,
+        now: datetime | str | None = None,
+        interpolation: Interpolation = "nearest",
+    ) -> str:
+        """Start a report of a status store in the background and return its id at once.
+
+        The report is :meth:`StatusStore.report
+        <outages_processor.reports.status_store.StatusStore.report>` of the store opened
+        read-only, computed as :meth:`trigger` computes (same states, same bounded pool
+        of report threads).
+
+        Args:
+            store: the status database file.
+            now: as :meth:`StatusStore.report`.
+            interpolation: as :meth:`StatusStore.report`.
+
+        Returns:
+            The report id: 32 hexadecimal characters.
+
+        Raises:
+            InputDataError: there is no file at ``store`` (no report is made then).
+            ValueError: an invalid option (interpolation, a now that is not a timestamp).
+            TypeError: ``now`` is neither a string nor a datetime.
+        """
+        _Options.check(now, interpolation, "fail", None)
+        path = os.fspath(store)
+        if not os.path.isfile(path):
+            raise InputDataError(
+                "no status database there; ingest polls into it first "
+                "(process_outages uptime ingest)",
+                path=path,
+            )
+        return self._start(lambda report: _store_report(path, now, interpolation, report))
+
+    def _start(self, build: Callable[[_Report], UptimeReport]) -> str:
+        """Record a new Running report and compute ``build(report)`` in a report thread."""
         report_id = uuid.uuid4().hex
         lock = FileLock.hold(self.files.path(report_id, ".lock"))
         record = ReportRecord.running(report_id)
         self.files.write_state(record)
         report = _Report(record, lock)
-        options = {"now": now, "interpolation": interpolation, "on_error": on_error}
         with self._lock:
             if self._threads is None:
                 self._threads = ThreadPoolExecutor(self.workers, "uptime-report")
             self._reports[report_id] = report
-            report.future = self._threads.submit(
-                self._compute, report, (status, hours, timezones), options
-            )
+            report.future = self._threads.submit(self._compute, report, build)
         return report_id
 
-    def _compute(
+    def _build(
         self,
         report: _Report,
         inputs: tuple[StatusInput, HoursInput, TimezonesInput],
         options: dict[str, Any],
-    ) -> None:
+    ) -> UptimeReport:
+        """Build a report of input files on the service's executor (a report thread)."""
+        executor, jobs = self._executor_for(report, inputs[0])
+        return build_report(*inputs, executor=executor, jobs=jobs, progress=report.check, **options)
+
+    def _compute(self, report: _Report, build: Callable[[_Report], UptimeReport]) -> None:
         """Compute a report and write its CSV and final state (runs in a report thread)."""
         report_id = report.record.report_id
         csv_path = self.files.path(report_id, ".csv")
         final: ReportRecord
         try:
             report.check()
-            executor, jobs = self._executor_for(report, inputs[0])
-            result = build_report(
-                *inputs, executor=executor, jobs=jobs, progress=report.check, **options
-            )
+            result = build(report)
             report.check()
             write_report_csv(result.rows, csv_path)
         except Exception as err:  # pylint: disable=broad-exception-caught
@@ -353,6 +397,14 @@ class ReportService:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _store_report(
+    path: str, now: datetime | str | None, interpolation: Interpolation, report: _Report
+) -> UptimeReport:
+    """The report of a status store, opened read-only for it (runs in a report thread)."""
+    with StatusStore(path, read_only=True) as store:
+        return store.report(now=now, interpolation=interpolation, progress=report.check)
 
 
 def _check_file(source: object, required: Sequence[str], what: str) -> None:

@@ -16,7 +16,7 @@ import typer
 
 from outages_processor._version import __version__
 from outages_processor.core.defaults import DEFAULT_SINCE
-from outages_processor.scripts import events, sandbox, uptime
+from outages_processor.scripts import events, sandbox, serve, uptime
 from outages_processor.scripts._common import (
     EXIT_NEEDS_FIX,
     EXIT_OK,
@@ -62,6 +62,7 @@ app = typer.Typer(
 app.add_typer(uptime.app)
 app.add_typer(events.app)
 app.add_typer(sandbox.app)
+app.command("serve")(serve.serve)
 
 
 def _version(value: bool) -> None:

@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import contextlib
 import enum
-from collections.abc import Iterator
+import json
+import os
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional, cast
 
 import typer
 
 from outages_processor._time import format_utc_text
 from outages_processor.models.common import OnError
 from outages_processor.scripts._common import (
+    EXIT_USAGE,
     check_rejects,
     check_writable,
+    fail,
     on_error_option,
     parse_instant,
     progress_bars,
@@ -31,9 +35,15 @@ from outages_processor.scripts._common import (
 )
 
 if TYPE_CHECKING:
+    from outages_processor.models.status_ingest import StoreIngest
     from outages_processor.models.uptime import UptimeReport
 
 __all__ = ["app"]
+
+DEFAULT_DB = "uptime.db"
+"""The status store when neither --db nor $UPTIME_DB names one."""
+DB_ENV = "UPTIME_DB"
+"""The environment variable naming the status store."""
 
 app = typer.Typer(
     name="uptime",
@@ -69,37 +79,176 @@ def _parse_now(value: str) -> datetime:
     return moment
 
 
+def _database_path(value: Optional[str]) -> Optional[str]:
+    """Refuse --db values that name no file: SQLite would use a throw-away database."""
+    if value in ("", ":memory:"):
+        raise typer.BadParameter(
+            f"{value!r} is not a file; give the path of the status database file"
+        )
+    return value
+
+
+_STATUS_OPTION = typer.Option(
+    "--status",
+    help="Status polls CSV: store_id, status (active|inactive), timestamp_utc.",
+    show_default=False,
+    dir_okay=False,
+    metavar="FILE",
+)
+_HOURS_OPTION = typer.Option(
+    "--hours",
+    help="Business hours CSV: store_id, dayOfWeek (or day; 0 = Monday), "
+    "start_time_local, end_time_local. A store without rows is open 24x7.",
+    show_default=False,
+    dir_okay=False,
+    metavar="FILE",
+)
+_TIMEZONES_OPTION = typer.Option(
+    "--timezones",
+    help="Time zones CSV: store_id, timezone_str. A store without one is in "
+    "America/Chicago.",
+    show_default=False,
+    dir_okay=False,
+    metavar="FILE",
+)
+_DB_OPTION = typer.Option(
+    "--db",
+    envvar=DB_ENV,
+    metavar="PATH",
+    callback=_database_path,
+    help="The status store (SQLite file).",
+)
+
+
+def _report_store(
+    db: Optional[str], files: Sequence[Optional[Path]], on_error: OnError, rejects: Optional[Path]
+) -> Optional[str]:
+    """The store a report reads, or None for the three files; a usage error if mixed.
+
+    Raises:
+        typer.Exit: the options mix a store with files, or give neither (exit 2).
+    """
+    if db is not None and any(path is not None for path in files):
+        fail("give either --db or --status, --hours and --timezones, not both", EXIT_USAGE)
+    if db is None and all(path is not None for path in files):
+        return None
+    if db is None:
+        db = os.environ.get(DB_ENV) or None
+        if db is None or any(path is not None for path in files):
+            fail(
+                "give --status, --hours and --timezones, or --db (a status store)", EXIT_USAGE
+            )
+        db = _database_path(db)
+    if on_error != "fail" or rejects is not None:
+        fail("--on-error and --rejects apply to input files, not to --db", EXIT_USAGE)
+    return db
+
+
 @app.command()
-def report(  # pylint: disable=too-many-arguments,too-many-positional-arguments
-    status: Annotated[
-        Path,
+def ingest(  # pylint: disable=too-many-arguments,too-many-positional-arguments
+    status: Annotated[Optional[Path], _STATUS_OPTION] = None,
+    hours: Annotated[Optional[Path], _HOURS_OPTION] = None,
+    timezones: Annotated[Optional[Path], _TIMEZONES_OPTION] = None,
+    db: Annotated[str, _DB_OPTION] = DEFAULT_DB,
+    on_error: Annotated[
+        OnError, on_error_option("row", "everything and nothing is stored")
+    ] = "fail",
+    rejects: Annotated[Optional[Path], rejects_option("row", "file,line,reason,row")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print what was stored as one JSON object.")
+    ] = False,
+) -> None:
+    """Load a status store: add polls, replace business hours and time zones.
+
+    The polls are added to those stored (the same poll twice is stored once); hours and
+    time zones, when given, replace the stored ones. All in one transaction: stored
+    completely or not at all.
+    """
+    if status is None and hours is None and timezones is None:
+        fail("give at least one of --status, --hours and --timezones", EXIT_USAGE)
+    check_rejects(rejects, on_error)
+    check_writable(rejects)
+    # pylint: disable-next=import-outside-toplevel
+    from outages_processor.reports.store_jobs import load_store
+
+    with reported_errors(), _skip_hint(on_error):
+        result = load_store(
+            db,
+            status=status,
+            hours=hours,
+            timezones=timezones,
+            on_error=on_error,
+            rejects=rejects,
+        )
+    if as_json:
+        with stdout_data(f"stored the data in {db}") as stdout:
+            stdout.write(json.dumps(result.to_dict()) + "\n")
+    else:
+        typer.echo(_ingest_summary(db, result), err=True)
+    report_skipped(
+        "bad row",
+        ((item.location(), item.reason) for item in result.rejects),
+        len(result.rejects),
+        rejects,
+    )
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _ingest_summary(db: str, result: StoreIngest) -> str:
+    """One line: what the ingest stored."""
+    parts = [
+        f"{_plural(result.polls.new, 'new poll')}, "
+        f"{_plural(result.polls.duplicates, 'duplicate')}, {len(result.rejects)} skipped"
+    ]
+    if result.hours is not None:
+        parts.append(_plural(result.hours, "hours row"))
+    if result.timezones is not None:
+        parts.append(_plural(result.timezones, "time zone"))
+    return f"{db}: " + "; ".join(parts)
+
+
+@app.command()
+def prune(
+    before: Annotated[
+        datetime,
         typer.Option(
-            help="Status polls CSV: store_id, status (active|inactive), timestamp_utc.",
+            metavar="ISO",
+            parser=parse_instant,
+            help="Drop the polls before this instant (no offset = UTC); polls at it are kept.",
             show_default=False,
-            dir_okay=False,
-            metavar="FILE",
         ),
     ],
-    hours: Annotated[
-        Path,
+    db: Annotated[str, _DB_OPTION] = DEFAULT_DB,
+) -> None:
+    """Drop a status store's old polls (later reports see only the polls left)."""
+    # pylint: disable-next=import-outside-toplevel
+    from outages_processor.reports.store_jobs import prune_store
+
+    with reported_errors():
+        dropped = prune_store(db, before)
+    typer.echo(f"{db}: dropped {_plural(dropped, 'poll')} before {format_utc_text(before)}",
+               err=True)
+
+
+@app.command()
+def report(  # pylint: disable=too-many-arguments,too-many-positional-arguments,too-many-locals
+    status: Annotated[Optional[Path], _STATUS_OPTION] = None,
+    hours: Annotated[Optional[Path], _HOURS_OPTION] = None,
+    timezones: Annotated[Optional[Path], _TIMEZONES_OPTION] = None,
+    db: Annotated[
+        Optional[str],
         typer.Option(
-            help="Business hours CSV: store_id, dayOfWeek (or day; 0 = Monday), "
-            "start_time_local, end_time_local. A store without rows is open 24x7.",
+            "--db",
+            metavar="PATH",
+            callback=_database_path,
+            help="Report from this status store instead of --status, --hours and "
+            f"--timezones (${DB_ENV} when none of the four is given).",
             show_default=False,
-            dir_okay=False,
-            metavar="FILE",
         ),
-    ],
-    timezones: Annotated[
-        Path,
-        typer.Option(
-            help="Time zones CSV: store_id, timezone_str. A store without one is in "
-            "America/Chicago.",
-            show_default=False,
-            dir_okay=False,
-            metavar="FILE",
-        ),
-    ],
+    ] = None,
     now: Annotated[
         Optional[datetime],
         typer.Option(
@@ -148,13 +297,17 @@ def report(  # pylint: disable=too-many-arguments,too-many-positional-arguments
 ) -> None:
     """Compute each store's uptime and downtime within business hours, as CSV.
 
-    Columns: store_id, uptime_last_hour (minutes), uptime_last_day (hours),
-    uptime_last_week (hours), downtime_last_hour (minutes), downtime_last_day (hours),
-    downtime_last_week (hours).
+    From the three CSV files, or from a status store (--db). Columns: store_id,
+    uptime_last_hour (minutes), uptime_last_day (hours), uptime_last_week (hours),
+    downtime_last_hour (minutes), downtime_last_day (hours), downtime_last_week (hours).
     """
+    store = _report_store(db, (status, hours, timezones), on_error, rejects)
     check_rejects(rejects, on_error)
     check_writable(output)
     check_writable(rejects)
+    if store is not None:
+        _report_from_store(store, output, now, interpolation, quiet)
+        return
     # pylint: disable-next=import-outside-toplevel
     from outages_processor.reports import run_report
 
@@ -163,9 +316,9 @@ def report(  # pylint: disable=too-many-arguments,too-many-positional-arguments
     # them); a report on stdout that cannot be written is one line and exit 3.
     with stdout_data() as stdout, reported_errors(), _skip_hint(on_error), bars as progress:
         result = run_report(
-            status,
-            hours,
-            timezones,
+            cast(Path, status),
+            cast(Path, hours),
+            cast(Path, timezones),
             stdout if output is None else output,
             rejects=rejects,
             now=now,
@@ -176,6 +329,30 @@ def report(  # pylint: disable=too-many-arguments,too-many-positional-arguments
         )
     if not quiet:
         _summary(result, output, rejects)
+
+
+def _report_from_store(
+    store: str,
+    output: Optional[Path],
+    now: Optional[datetime],
+    interpolation: Interpolation,
+    quiet: bool,
+) -> None:
+    """``uptime report --db``: the report of a status store, as the files' report."""
+    # pylint: disable-next=import-outside-toplevel
+    from outages_processor.reports.store_jobs import run_store_report
+
+    bars = progress_bars(enabled=not quiet and stderr_is_terminal())
+    with stdout_data() as stdout, reported_errors(), bars as progress:
+        result = run_store_report(
+            store,
+            stdout if output is None else output,
+            now=now,
+            interpolation=interpolation.value,
+            progress=progress,
+        )
+    if not quiet:
+        _summary(result, output, None)
 
 
 @contextlib.contextmanager

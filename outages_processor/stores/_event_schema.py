@@ -100,8 +100,14 @@ SELECT_RECORDS = (
 )
 
 
-def events_query(
-    controller_id: str | None, outage_type: str | None, lower: int | None, upper: int | None
+def events_query(  # pylint: disable=too-many-arguments
+    controller_id: str | None,
+    outage_type: str | None,
+    lower: int | None,
+    upper: int | None,
+    *,
+    after: tuple[int, str, str] | None = None,
+    limit: int | None = None,
 ) -> tuple[str, list[Any]]:
     """The query of the events that match every given filter, and its parameters.
 
@@ -110,6 +116,9 @@ def events_query(
         outage_type: only events of this type.
         lower: only events that end at or after this instant (µs).
         upper: only events that start at or before this instant (µs).
+        after: only events after this ``(start_us, controller_id, outage_type)`` key in
+            :data:`ORDER_EVENTS` order (keyset pagination).
+        limit: at most this many events.
 
     Returns:
         The SQL (rows as :data:`SELECT_EVENTS`, in :data:`ORDER_EVENTS`) and its parameters.
@@ -131,7 +140,13 @@ def events_query(
     if upper is not None:
         where.append("e.start_us <= ?")
         params.append(upper)
+    if after is not None:
+        where.append("(e.start_us, s.controller_id, s.outage_type) > (?, ?, ?)")
+        params.extend(after)
     sql = SELECT_EVENTS + (" WHERE " + " AND ".join(where) if where else "") + ORDER_EVENTS
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
     return sql, params
 
 

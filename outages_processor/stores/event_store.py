@@ -22,14 +22,14 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 
 from outages_processor._time import as_instant
 from outages_processor.core.events import tolerance_micros
-from outages_processor.errors import EventStoreError
+from outages_processor.errors import EventStoreError, InputDataError, OutagesError
 from outages_processor.models.common import ProgressCallback
 from outages_processor.models.events import (
     Events,
@@ -313,14 +313,68 @@ class EventStore:
             except sqlite3.Error as err:
                 raise _event_ingest.ingest_error(err, self.path) from err
         report(total)
-        return IngestResult(
-            records_new=changes.records,
-            records_duplicate=total - changes.records,
-            events_created=changes.created,
-            events_extended=changes.extended,
-            events_merged=changes.merged,
-            rejects=batch.rejects,
-        )
+        return _result(batch, changes)
+
+    def ingest_many(
+        self, batches: Sequence[Iterable[RecordInput]]
+    ) -> list[IngestResult | OutagesError]:
+        """Ingest several batches in ONE transaction, each all-or-nothing on its own.
+
+        A group commit: the batches are ingested in order, each inside its own savepoint,
+        and committed together. The store ends as if each batch had been ingested by
+        :meth:`ingest`, one after the other, and each result counts what its batch did
+        after the batches before it. A batch that fails (a bad id, a database error) is
+        rolled back alone and its slot holds the error; the others are kept.
+
+        Args:
+            batches: the batches, as :meth:`ingest` takes them (a :class:`RecordBatch` is
+                ingested without building a model object per record).
+
+        Returns:
+            Per batch, in order: its :class:`IngestResult`, or the :class:`EventStoreError`
+            or :class:`InputDataError` that rolled it back. When the transaction as a whole
+            fails (the write lock is not had within ``busy_timeout``, or the commit fails),
+            every batch holds that error and nothing was stored.
+
+        Raises:
+            EventStoreError: the store is read-only.
+            TypeError, KeyError, ValueError: an item of a batch is not a valid record (as
+                :meth:`RecordBatch.from_records`); nothing was stored.
+        """
+        if self._read_only:
+            raise EventStoreError(
+                f"{self.path} was opened read-only; open it without read_only to ingest"
+            )
+        prepared = [_prepared(records) for records in batches]
+        results: list[IngestResult | OutagesError] = []
+        if not any(stamps for _, stamps in prepared if isinstance(stamps, dict)):
+            return [_empty_result(batch, stamps) for batch, stamps in prepared]
+        try:
+            with self._transaction():
+                for batch, stamps in prepared:
+                    results.append(self._ingest_in_savepoint(batch, stamps))
+        except sqlite3.Error as err:
+            error = _event_ingest.ingest_error(err, self.path)
+            return [error for _ in prepared]
+        return results
+
+    def _ingest_in_savepoint(
+        self, batch: RecordBatch, stamps: dict[_event_ingest.Key, list[int]] | OutagesError
+    ) -> IngestResult | OutagesError:
+        """One batch of a group commit, rolled back alone if the database fails it."""
+        if not isinstance(stamps, dict) or not stamps:
+            return _empty_result(batch, stamps)
+        changes = _event_ingest.Changes()
+        db = self._db
+        db.execute("SAVEPOINT batch")
+        try:
+            self._ingest_grouped(stamps, changes, _event_ingest.progress_reporter(None, 0))
+        except sqlite3.Error as err:
+            db.execute("ROLLBACK TO batch")
+            db.execute("RELEASE batch")
+            return _event_ingest.ingest_error(err, self.path)
+        db.execute("RELEASE batch")
+        return _result(batch, changes)
 
     def _ingest_grouped(
         self,
@@ -345,6 +399,9 @@ class EventStore:
         outage_type: str | None = None,
         start: datetime | str | None = None,
         end: datetime | str | None = None,
+        *,
+        after: tuple[datetime, str, str] | None = None,
+        limit: int | None = None,
     ) -> Events:
         """The events that match every given filter.
 
@@ -355,6 +412,10 @@ class EventStore:
                 8601 string (naive or no offset = UTC).
             end: only events that start at or before this instant (the same forms). With
                 ``start``, this selects the events that overlap ``[start, end]``.
+            after: only the events after this ``(start_time, controller_id, outage_type)``
+                in the order below: the key of the last event of the previous page (keyset
+                pagination).
+            limit: at most this many events (at least 1).
 
         Returns:
             The events sorted by start time, controller id, outage type: a list, with
@@ -362,14 +423,22 @@ class EventStore:
 
         Raises:
             TypeError: ``start`` or ``end`` is neither a string nor a datetime.
-            ValueError: ``start`` or ``end`` is not a timestamp, or ``start`` is after ``end``.
+            ValueError: ``start`` or ``end`` is not a timestamp, ``start`` is after ``end``,
+                or ``limit`` is less than 1.
             EventStoreError: the database failed.
         """
         lower = None if start is None else epoch_micros(as_instant(start, "start"))
         upper = None if end is None else epoch_micros(as_instant(end, "end"))
         if lower is not None and upper is not None and lower > upper:
             raise ValueError(f"the start ({start}) is after the end ({end})")
-        sql, params = _event_schema.events_query(controller_id, outage_type, lower, upper)
+        if limit is not None and limit < 1:
+            raise ValueError(f"the limit must be at least 1, not {limit}")
+        key = None
+        if after is not None:
+            key = (epoch_micros(as_instant(after[0], "after")), after[1], after[2])
+        sql, params = _event_schema.events_query(
+            controller_id, outage_type, lower, upper, after=key, limit=limit
+        )
         try:
             rows = self._db.execute(sql, params).fetchall()
         except UnicodeEncodeError:
@@ -401,3 +470,35 @@ class EventStore:
             name: self._db.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
             for name in ("records", "events", "series")
         }
+
+
+def _prepared(
+    records: Iterable[RecordInput],
+) -> tuple[RecordBatch, dict[_event_ingest.Key, list[int]] | OutagesError]:
+    """A batch of a group commit and its grouped timestamps, or why it cannot be stored."""
+    batch = records if isinstance(records, RecordBatch) else RecordBatch.from_records(records)
+    try:
+        return batch, _event_ingest.group_by_key(batch.timestamps)
+    except InputDataError as err:
+        return batch, err
+
+
+def _empty_result(
+    batch: RecordBatch, stamps: dict[_event_ingest.Key, list[int]] | OutagesError
+) -> IngestResult | OutagesError:
+    """The result of a batch that stores nothing: its error, or no change."""
+    if isinstance(stamps, OutagesError):
+        return stamps
+    return IngestResult(records_duplicate=len(batch), rejects=batch.rejects)
+
+
+def _result(batch: RecordBatch, changes: _event_ingest.Changes) -> IngestResult:
+    """What ingesting ``batch`` did, from the changes it made."""
+    return IngestResult(
+        records_new=changes.records,
+        records_duplicate=len(batch) - changes.records,
+        events_created=changes.created,
+        events_extended=changes.extended,
+        events_merged=changes.merged,
+        rejects=batch.rejects,
+    )

@@ -10,7 +10,9 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1]
 PAGE = PACKAGE.parent / "docs" / "pages" / "architecture.md"
-FOLDERS = ("api", "core", "inputs", "models", "reports", "sandbox", "scripts", "stores")
+FOLDERS = (
+    "api", "core", "inputs", "models", "reports", "sandbox", "scripts", "service", "stores",
+)
 
 # Layer of each top-level part (DESIGN.md): a module imports from lower layers only; the base
 # layer's modules (models, errors, settings) may use each other; core is pure and below the

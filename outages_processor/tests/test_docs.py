@@ -9,6 +9,11 @@ while whatever a command writes, ``outages.db`` or ``rejects.csv``, lands outsid
   (``# exit N`` at its end states a non-zero exit code); the lines after it, up to the next
   ``$`` line, must equal its stdout, where a line ``...`` stands for any number of lines.
   Other commands (``pip``, ``tox``, ...) are set-up steps and are not run here;
+* in a ```console block, each ``$ curl ...`` line is sent with httpx to a real server of the
+  service (``process_outages serve`` as ``create_app`` under uvicorn on 127.0.0.1, its data in
+  the working directory) started for pages that hold such lines; ``http://127.0.0.1:8000``
+  stands for its address, a report id (32 hex digits) in a command or its output for the
+  last one the server returned, and a ``Running`` report is asked again until it is not;
 * a ```text block right after a ```python block (nothing but blank lines between) must
   equal what that block printed, and right after a ```console block, what its last
   command printed on stderr. Blocks marked
@@ -28,14 +33,17 @@ import re
 import shlex
 import shutil
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import nbclient
 import nbformat
 import pytest
 from typer.testing import CliRunner
 
 from outages_processor.scripts.main import app
+from outages_processor.tests.service_server import Running, settings_in, thread_server
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = Path("docs") / "examples"
@@ -92,12 +100,68 @@ def glob_escape(text: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", text)
 
 
-def run_console(text: str) -> str:
-    """Run the process_outages commands of one console block; return the last stderr."""
+DOCS_ADDRESS = "http://127.0.0.1:8000"
+REPORT_ID = re.compile(r"\b[0-9a-f]{32}\b")
+
+
+class CurlRunner:
+    """Runs the ``curl`` lines of a page against a real server (see the module's rules)."""
+
+    def __init__(self, server: Running) -> None:
+        self.server = server
+        self.report_id = ""
+
+    def run(self, words: list[str], expected: list[str]) -> None:
+        """Send one curl command; check its output against the page's lines."""
+        method, url, headers, body = self.parse(words)
+        deadline = time.monotonic() + 30
+        while True:
+            answer = httpx.request(method, url, headers=headers, content=body, timeout=30)
+            text = answer.text
+            if '"status":"Running"' not in text or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        found = REPORT_ID.search(text) if "report_id" in text else None
+        if found:
+            self.report_id = found.group(0)
+        if expected and any(line.strip() for line in expected):
+            wanted = [REPORT_ID.sub(self.report_id, line) for line in expected]
+            assert lines_match(wanted, text.splitlines()), f"{shlex.join(words)} answered:\n{text}"
+
+    def parse(self, words: list[str]) -> tuple[str, str, dict[str, str], bytes | None]:
+        """The method, URL, headers and body of a curl command line."""
+        method, url, headers, body = "", "", {}, None
+        options = iter(words[1:])
+        for word in options:
+            if word in ("-s", "--silent", "-S", "--show-error", "-f", "--fail"):
+                continue
+            if word in ("-X", "--request"):
+                method = next(options)
+            elif word in ("-H", "--header"):
+                name, _, value = next(options).partition(":")
+                headers[name.strip()] = value.strip()
+            elif word in ("-d", "--data", "--data-binary"):
+                data = next(options)
+                body = Path(data[1:]).read_bytes() if data.startswith("@") else data.encode()
+                headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+            else:
+                assert not word.startswith("-"), f"curl option {word} is not supported here"
+                url = REPORT_ID.sub(lambda _: self.report_id, word)
+        assert url.startswith(DOCS_ADDRESS), url
+        url = self.server.base_url + url[len(DOCS_ADDRESS) :]
+        return method or ("POST" if body is not None else "GET"), url, headers, body
+
+
+def run_console(text: str, curl: CurlRunner | None = None) -> str:
+    """Run the process_outages (and curl) commands of one console block; return the last
+    stderr of process_outages."""
     runner = CliRunner()
     stderr = ""
     for command, code, expected in console_commands(text):
         words = shlex.split(command)
+        if words and words[0] == "curl" and curl is not None:
+            curl.run(words, expected)
+            continue
         env: dict[str, str] = {}
         while words and re.fullmatch(r"[A-Z_][A-Z0-9_]*=.*", words[0]):
             name, _, value = words.pop(0).partition("=")
@@ -123,9 +187,17 @@ def fixture_clone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
-@pytest.mark.usefixtures("clone")
-def test_examples_of_the_page_run(page: Path) -> None:
+def test_examples_of_the_page_run(page: Path, clone: Path) -> None:
     """The page's Python and command-line examples run and print what the page shows."""
+    with contextlib.ExitStack() as stack:
+        curl = None
+        if "\n$ curl " in page.read_text(encoding="utf-8"):
+            server = stack.enter_context(thread_server(settings_in(clone, report_workers=1)))
+            curl = CurlRunner(server)
+        _run_page(page, curl)
+
+
+def _run_page(page: Path, curl: CurlRunner | None) -> None:
     namespace: dict[str, object] = {"__name__": f"docs_{page.stem}"}
     printed: str | None = None
     for language, text, adjacent in blocks(page):
@@ -139,7 +211,7 @@ def test_examples_of_the_page_run(page: Path) -> None:
                 exec(compile(text, str(page), "exec"), namespace)  # pylint: disable=exec-used
             printed = stdout.getvalue()
         elif language == "console":
-            printed = run_console(text)
+            printed = run_console(text, curl)
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,6 @@ in a traceback or a wrong message.
 from __future__ import annotations
 
 import io
-import math
 import multiprocessing
 import os
 import re

@@ -1,0 +1,84 @@
+"""The application factory: routes, the per-process resources, and JSON errors.
+
+Every error answer is JSON ``{"detail": ...}``: bad input is 404, 413 or 422 with one line
+saying what is wrong, logged without a traceback; only a failure of the service itself is
+a 5xx.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from outages_processor._version import __version__
+from outages_processor.errors import InputDataError, OutagesError, ReportError
+from outages_processor.service import events_routes, uptime_routes
+from outages_processor.service.bodies import BodyError
+from outages_processor.service.resources import Resources
+from outages_processor.service.schemas import Health
+from outages_processor.settings import ServiceSettings
+
+__all__ = ["build_app"]
+
+logger = logging.getLogger(__name__)
+
+_DESCRIPTION = """\
+Outage events from the periodic reports of controllers, and store uptime reports over a
+status store that polls flow into. Errors are JSON `{"detail": ...}`.
+"""
+
+
+def build_app(settings: ServiceSettings | None = None) -> FastAPI:
+    """The service's ASGI application (see :func:`outages_processor.service.create_app`)."""
+    chosen = ServiceSettings() if settings is None else settings
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        resources = await run_in_threadpool(Resources.open, chosen)
+        app.state.resources = resources
+        try:
+            yield
+        finally:
+            await run_in_threadpool(resources.close)
+
+    app = FastAPI(
+        title="outages_processor",
+        version=__version__,
+        description=_DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.include_router(events_routes.router)
+    app.include_router(uptime_routes.router)
+    app.add_api_route(
+        "/healthz", healthz, methods=["GET"], response_model=Health, summary="Liveness"
+    )
+    app.add_exception_handler(BodyError, _body_error)
+    app.add_exception_handler(OutagesError, _library_error)
+    return app
+
+
+def healthz() -> dict[str, str]:
+    """The service answers."""
+    return {"status": "ok"}
+
+
+async def _body_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, BodyError)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+
+
+async def _library_error(request: Request, exc: Exception) -> JSONResponse:
+    """The library's errors: bad input 422, unknown report 404, else the service's own."""
+    assert isinstance(exc, OutagesError)
+    if isinstance(exc, InputDataError):
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+    if isinstance(exc, ReportError):
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+    status = 503 if exc.transient else 500
+    logger.error("%s %s failed: %s", request.method, request.url.path, exc)
+    return JSONResponse({"detail": str(exc)}, status_code=status)
