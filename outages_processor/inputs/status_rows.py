@@ -17,6 +17,7 @@ from outages_processor.models.uptime import Poll, PollStatus, instant_problem
 
 __all__ = [
     "STATUS_COLUMNS",
+    "iter_poll_rows",
     "iter_polls",
     "parse_status_row",
 ]
@@ -60,6 +61,22 @@ def iter_polls(source: Source, *, errors: RowErrors | None = None) -> Iterator[P
         InputDataError: a bad row (in fail mode), or the file cannot be read, is empty or
             lacks a required column.
     """
+    for store_id, active, instant in iter_poll_rows(source, errors=errors):
+        state: PollStatus = "active" if active else "inactive"
+        yield Poll(store_id, state, epoch_seconds_datetime(instant))
+
+
+def iter_poll_rows(
+    source: Source, *, errors: RowErrors | None = None
+) -> Iterator[tuple[str, bool, float]]:
+    """Yield the valid rows of a status CSV as ``(store_id, is_active, seconds)``.
+
+    What :func:`iter_polls` yields, without building a checked model per row (the rows are
+    checked here already).
+
+    Raises:
+        InputDataError: as :func:`iter_polls`.
+    """
     errors = errors if errors is not None else RowErrors()
     with open_table(source, STATUS_COLUMNS, "status", errors=errors) as table:
         columns = table.columns
@@ -67,9 +84,6 @@ def iter_polls(source: Source, *, errors: RowErrors | None = None) -> Iterator[P
         width = len(table.header)
         for line, row in table.rows:
             try:
-                store_id, active, instant = parse_status_row(row, width, store, status, stamp)
+                yield parse_status_row(row, width, store, status, stamp)
             except ValueError as err:
                 errors.bad_row(str(err), path=table.path, line=line, row=",".join(row))
-                continue
-            state: PollStatus = "active" if active else "inactive"
-            yield Poll(store_id, state, epoch_seconds_datetime(instant))

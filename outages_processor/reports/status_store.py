@@ -27,11 +27,11 @@ from datetime import datetime
 from types import TracebackType
 from typing import Final, cast
 
-from outages_processor._time import as_instant
+from outages_processor._time import as_instant, epoch_seconds_datetime
 from outages_processor.core.uptime import WEEK
 from outages_processor.errors import StatusStoreError
 from outages_processor.inputs.poll_blocks import PollCollector, StatusPart
-from outages_processor.inputs.status_rows import iter_polls
+from outages_processor.inputs.status_rows import iter_poll_rows
 from outages_processor.inputs.tables import RowErrors
 from outages_processor.models.common import OnError, ProgressCallback
 from outages_processor.models.schedules import Schedule, Slot
@@ -311,11 +311,13 @@ def _poll_rows(status: object, errors: RowErrors) -> Iterator[tuple[str, int, bo
     """The polls of a status input as ``(store_id, at_us, active)``, read by the readers."""
     accepted = accepted_inputs(status, (), ())[0]
     source = as_source(accepted)
-    polls = (
-        cast(Iterable[Poll], accepted) if source is None else iter_polls(source, errors=errors)
-    )
-    for poll in polls:
-        yield poll.store_id, epoch_micros(poll.timestamp), poll.status == "active"
+    if source is None:
+        for poll in cast(Iterable[Poll], accepted):
+            yield poll.store_id, epoch_micros(poll.timestamp), poll.status == "active"
+        return
+    # The instant a report reads from the file, to the microsecond, as a Poll would hold it.
+    for store_id, active, seconds in iter_poll_rows(source, errors=errors):
+        yield store_id, epoch_micros(epoch_seconds_datetime(seconds)), active
 
 
 def _hours_rows(hours: object, errors: RowErrors) -> list[tuple[str, int, int, int]]:
