@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("sites", "uptime", "events")
+BENCHMARKS = ("sites", "uptime", "events", "service")
 
 
 def main(argv: list[str]) -> None:
