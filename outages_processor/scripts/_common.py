@@ -33,6 +33,7 @@ __all__ = [
     "exit_code_for",
     "fail",
     "parse_instant",
+    "plural",
     "report_skipped",
     "on_error_option",
     "progress_bars",
@@ -338,6 +339,11 @@ def parse_instant(value: str) -> datetime:
 
 SHOWN_SKIPS = 20
 """Skipped rows or records listed on stderr when no --rejects file keeps them."""
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 poll``, ``2 polls``: a count and its noun, for one-line summaries."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def report_skipped(

@@ -23,6 +23,7 @@ from outages_processor.scripts._common import (
     check_writable,
     on_error_option,
     parse_instant,
+    plural,
     progress_bars,
     rejects_option,
     report_skipped,
@@ -149,14 +150,10 @@ def ingest(  # pylint: disable=too-many-arguments,too-many-positional-arguments
     )
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
 def _ingest_summary(db: str, result: IngestResult) -> str:
-    records = _plural(result.records_new, "new record")
-    duplicates = _plural(result.records_duplicate, "duplicate")
-    events = _plural(result.events_created, "event")
+    records = plural(result.records_new, "new record")
+    duplicates = plural(result.records_duplicate, "duplicate")
+    events = plural(result.events_created, "event")
     return (
         f"{db}: {records}, {duplicates}, {result.records_skipped} skipped; "
         f"{events} created, {result.events_extended} extended, {result.events_merged} merged"

@@ -26,6 +26,7 @@ from outages_processor.scripts._common import (
     fail,
     on_error_option,
     parse_instant,
+    plural,
     progress_bars,
     rejects_option,
     report_skipped,
@@ -193,20 +194,16 @@ def ingest(  # pylint: disable=too-many-arguments,too-many-positional-arguments
     )
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
 def _ingest_summary(db: str, result: StoreIngest) -> str:
     """One line: what the ingest stored."""
     parts = [
-        f"{_plural(result.polls.new, 'new poll')}, "
-        f"{_plural(result.polls.duplicates, 'duplicate')}, {len(result.rejects)} skipped"
+        f"{plural(result.polls.new, 'new poll')}, "
+        f"{plural(result.polls.duplicates, 'duplicate')}, {len(result.rejects)} skipped"
     ]
     if result.hours is not None:
-        parts.append(_plural(result.hours, "hours row"))
+        parts.append(plural(result.hours, "hours row"))
     if result.timezones is not None:
-        parts.append(_plural(result.timezones, "time zone"))
+        parts.append(plural(result.timezones, "time zone"))
     return f"{db}: " + "; ".join(parts)
 
 
@@ -229,7 +226,7 @@ def prune(
 
     with reported_errors():
         dropped = prune_store(db, before)
-    typer.echo(f"{db}: dropped {_plural(dropped, 'poll')} before {format_utc_text(before)}",
+    typer.echo(f"{db}: dropped {plural(dropped, 'poll')} before {format_utc_text(before)}",
                err=True)
 
 
