@@ -4,9 +4,9 @@ One transaction per request caps a service's ingestion at what SQLite's commits 
 commit costs far more than a small batch). A :class:`GroupCommitter` owns one writer
 thread: requests hand it their batch and wait for their own result, and the writer takes
 everything queued at once into one :meth:`EventStore.ingest_many
-<outages_processor.stores.event_store.EventStore.ingest_many>` call, where each batch is
-its own savepoint. A request still stores all or nothing of its batch, and its counts are
-what its batch did.
+<outages_processor.stores.event_store.EventStore.ingest_many>` call, which plans and writes
+the whole group at once. A request still stores all or nothing of its batch (a database
+failure fails the whole group), and its counts are what its batch did.
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
-"""The ingest of one batch into the event database: plan the changes, then write them.
+"""The ingest of batches into the event database: plan the changes, then write them.
 
 A batch is grouped by ``(controller_id, outage_type)`` and sorted in memory first
-(:func:`group_by_key`); inside the store's write transaction, :func:`plan_changes` reads
-what each affected series already holds and computes the records and events to write, and
-:func:`insert_records` and :func:`write_events` write them. Every function works on the
-connection it is given; the transaction is the store's.
+(:func:`group_by_key`). Inside the store's write transaction, :func:`plan_changes` plans
+one batch or a group of batches at once: it looks up the group's series together, reads
+what they already hold once, then applies the batches in order in memory, so the store ends
+and each batch counts exactly as if the batches had been ingested one after the other.
+:func:`insert_records` and :func:`write_events` then write the group's rows once. Every
+function works on the connection it is given; the transaction is the store's.
 """
 
 from __future__ import annotations
@@ -14,20 +16,18 @@ import json
 import sqlite3
 from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
+from typing import NamedTuple
 
 from outages_processor.core.events import Span, group_timestamps, merge_timestamps
 from outages_processor.errors import EventStoreBusyError, EventStoreError, InputDataError
 from outages_processor.models.common import ProgressCallback
 from outages_processor.models.events import identifier_problem
-from outages_processor.stores._event_schema import (
-    FIND_SERIES,
-    INSERT_RECORDS,
-    NEAR_EVENTS,
-    STORED_RECORDS,
-)
+from outages_processor.stores._event_schema import INSERT_RECORDS, NEAR_EVENTS, STORED_RECORDS
 
 __all__ = [
     "Changes",
+    "Counts",
     "Key",
     "group_by_key",
     "ingest_error",
@@ -43,18 +43,34 @@ Key = tuple[str, str]
 _PROGRESS_CHUNK = 65_536
 """Records inserted between two progress reports."""
 
+_KEYS_PER_LOOKUP = 300
+"""Keys looked up by one statement (3 parameters each: under SQLite's oldest limit, 999)."""
+
+
+@dataclasses.dataclass
+class Counts:
+    """What one batch did: records stored, events created, extended and merged."""
+
+    records: int = 0
+    created: int = 0
+    extended: int = 0
+    merged: int = 0
+
 
 @dataclasses.dataclass
 class Changes:
-    """What one batch changes: rows to write, and counts."""
+    """The rows one ingest transaction writes, for one batch or a whole group.
+
+    Attributes:
+        inserts: ``(series_id, timestamps)`` of the new records, sorted by series id, each
+            list sorted.
+        new_events: ``(series_id, start, end, record_count)`` of the events to insert.
+        old_events: ``(series_id, start)`` of the stored events to delete first.
+    """
 
     inserts: list[tuple[int, list[int]]] = dataclasses.field(default_factory=list)
     new_events: list[tuple[int, int, int, int]] = dataclasses.field(default_factory=list)
     old_events: list[tuple[int, int]] = dataclasses.field(default_factory=list)
-    created: int = 0
-    extended: int = 0
-    merged: int = 0
-    records: int = 0
 
 
 def group_by_key(
@@ -107,107 +123,136 @@ def _ignore(_done: int) -> None:
 
 
 def plan_changes(
-    db: sqlite3.Connection, tolerance: int, stamps: dict[Key, list[int]], changes: Changes
-) -> None:
-    """Compute what a grouped batch adds and changes, into ``changes``.
+    db: sqlite3.Connection, tolerance: int, batches: Sequence[dict[Key, list[int]]]
+) -> tuple[Changes, list[Counts]]:
+    """Plan the ingest of batches, in order, as one write; add the series they introduce.
+
+    The series, stored events and stored records of the whole group are read once; the
+    batches are then applied one after the other in memory, so the rows written and each
+    batch's counts are those of ingesting the batches one by one.
 
     Args:
         db: the connection, inside the ingest's write transaction.
         tolerance: the database's tolerance (µs).
-        stamps: the batch, from :func:`group_by_key`.
-        changes: where the rows to write and the counts go.
+        batches: the batches, each from :func:`group_by_key`.
+
+    Returns:
+        The rows to write for the whole group, and each batch's counts, in order.
     """
-    known = _known_series(db, stamps)
-    _add_series(db, tolerance, sorted(stamps.keys() - known.keys()), stamps, changes)
-    if known:
-        by_id = {series_id: stamps[key] for key, series_id in known.items()}
-        _merge_known(db, tolerance, by_id, changes)
-    changes.inserts.sort()  # by series_id: the records B-tree then grows by appends
+    ids = _known_series(db, {key for stamps in batches for key in stamps})
+    stored = _read_stored(db, tolerance, batches, ids)  # before the new series exist
+    _add_series(db, batches, ids)
+    plan = _Plan(tolerance, stored, batches, ids)
+    counts = [plan.apply(stamps) for stamps in batches]
+    return plan.changes(), counts
 
 
-def _known_series(db: sqlite3.Connection, stamps: dict[Key, list[int]]) -> dict[Key, int]:
-    """The series ids of the batch's keys that are already stored."""
+class _Stored(NamedTuple):
+    """What the store holds near a group's timestamps, per series id."""
+
+    spans: dict[int, list[Span]]
+    """The events within the tolerance of the group's timestamps, sorted."""
+    records: dict[int, set[int]]
+    """The group's timestamps that are stored already."""
+
+
+def _known_series(db: sqlite3.Connection, keys: set[Key]) -> dict[Key, int]:
+    """The series ids of the keys that are already stored."""
     if db.execute("SELECT NOT EXISTS (SELECT 1 FROM series)").fetchone()[0]:
         return {}  # a new database: nothing to look up
     known: dict[Key, int] = {}
-    # One indexed lookup per key (not per record), with the exact text bound.
-    for key in stamps:
-        row = db.execute(FIND_SERIES, key).fetchone()
-        if row is not None:
-            known[key] = row[0]
+    ordered = list(keys)
+    # A few keys per statement, the exact text bound (never through JSON: see
+    # _event_schema); each row is one lookup in the series' unique index.
+    for first in range(0, len(ordered), _KEYS_PER_LOOKUP):
+        chunk = ordered[first : first + _KEYS_PER_LOOKUP]
+        params = [item for index, key in enumerate(chunk) for item in (index, *key)]
+        for index, series_id in db.execute(_find_series(len(chunk)), params):
+            known[chunk[index]] = series_id
     return known
 
 
+@lru_cache(maxsize=4)
+def _find_series(keys: int) -> str:
+    """The lookup of ``keys`` series: rows ``(index, series_id)`` for the stored ones."""
+    # The keys as a VALUES table, joined to the unique index of series key by key.
+    values = ", ".join(["(?, ?, ?)"] * keys)
+    return (
+        f"SELECT k.column1, s.series_id FROM (VALUES {values}) AS k CROSS JOIN series AS s"
+        " ON s.controller_id = k.column2 AND s.outage_type = k.column3"
+    )
+
+
 def _add_series(
+    db: sqlite3.Connection, batches: Sequence[dict[Key, list[int]]], ids: dict[Key, int]
+) -> None:
+    """Store the keys seen for the first time, with ids in ``ids``.
+
+    The ids are those one-by-one ingests would give: batch after batch, each batch's new
+    keys in sorted order (so the records of new keys are appended to the B-tree).
+    """
+    first: int = db.execute("SELECT coalesce(max(series_id), 0) + 1 FROM series").fetchone()[0]
+    rows: list[tuple[int, str, str]] = []
+    for stamps in batches:
+        for key in sorted(stamps.keys() - ids.keys()):
+            ids[key] = first + len(rows)
+            rows.append((ids[key], key[0], key[1]))
+    db.executemany(
+        "INSERT INTO series (series_id, controller_id, outage_type) VALUES (?, ?, ?)", rows
+    )
+
+
+def _read_stored(
     db: sqlite3.Connection,
     tolerance: int,
-    keys: list[Key],
-    stamps: dict[Key, list[int]],
-    changes: Changes,
-) -> None:
-    """Store keys seen for the first time; all their events are new."""
-    first: int = db.execute("SELECT coalesce(max(series_id), 0) + 1 FROM series").fetchone()[0]
-    # Ids follow the sorted keys, so the records of new keys are appended to the B-tree.
-    ids = range(first, first + len(keys))
-    db.executemany(
-        "INSERT INTO series (series_id, controller_id, outage_type) VALUES (?, ?, ?)",
-        [(series_id, key[0], key[1]) for series_id, key in zip(ids, keys)],
-    )
-    for series_id, key in zip(ids, keys):
-        values = stamps[key]
-        changes.inserts.append((series_id, values))
-        spans = group_timestamps(values, tolerance)
-        changes.created += len(spans)
-        changes.new_events.extend([(series_id, *span) for span in spans])
-
-
-def _merge_known(
-    db: sqlite3.Connection, tolerance: int, by_id: dict[int, list[int]], changes: Changes
-) -> None:
-    """Merge the batch into the stored events of series (by id) that already have some."""
-    near = _near_events(db, tolerance, by_id)
-    stored = _stored_among(db, by_id, near)
-    for series_id, values in by_id.items():
-        seen = stored.get(series_id)
-        fresh = [value for value in values if value not in seen] if seen else values
-        if fresh:
-            spans = near.get(series_id, [])
-            outcome = merge_timestamps(spans, fresh, tolerance)
-            changes.inserts.append((series_id, fresh))
-            changes.old_events.extend((series_id, spans[i][0]) for i in outcome.replaced)
-            changes.new_events.extend([(series_id, *span) for span in outcome.spans])
-            changes.created += outcome.created
-            changes.extended += outcome.extended
-            changes.merged += outcome.merged
-
-
-def _near_events(
-    db: sqlite3.Connection, tolerance: int, by_id: dict[int, list[int]]
-) -> dict[int, list[Span]]:
-    """Per series id, the stored events within the tolerance of the batch's timestamps."""
-    ranges = [
-        [series_id, values[0] - tolerance, values[-1] + tolerance]
-        for series_id, values in by_id.items()
-    ]
+    batches: Sequence[dict[Key, list[int]]],
+    known: dict[Key, int],
+) -> _Stored:
+    """The stored events and records the group's timestamps may meet, of known series."""
+    values, ranges = _known_values(batches, known)
     near: dict[int, list[Span]] = {}
-    for series_id, start, end, count in db.execute(NEAR_EVENTS, (json.dumps(ranges),)):
-        near.setdefault(series_id, []).append((start, end, count))
-    return near
+    if ranges:
+        widened = [[sid, low - tolerance, high + tolerance] for sid, low, high in ranges]
+        for series_id, start, end, count in db.execute(NEAR_EVENTS, (json.dumps(widened),)):
+            near.setdefault(series_id, []).append((start, end, count))
+    return _Stored(near, _stored_among(db, values, near))
+
+
+def _known_values(
+    batches: Sequence[dict[Key, list[int]]], known: dict[Key, int]
+) -> tuple[dict[int, list[int]], list[list[int]]]:
+    """The group's timestamps of each known series, and ``[series_id, first, last]`` of each."""
+    values: dict[int, list[int]] = {}
+    ranges: dict[int, list[int]] = {}
+    for stamps in batches:
+        for key, stamp_list in stamps.items():
+            series_id = known.get(key)
+            if series_id is None:
+                continue
+            span = ranges.get(series_id)
+            if span is None:
+                values[series_id] = stamp_list
+                ranges[series_id] = [series_id, stamp_list[0], stamp_list[-1]]
+            else:
+                values[series_id] = values[series_id] + stamp_list
+                span[1] = min(span[1], stamp_list[0])
+                span[2] = max(span[2], stamp_list[-1])
+    return values, list(ranges.values())
 
 
 def _stored_among(
-    db: sqlite3.Connection, by_id: dict[int, list[int]], near: dict[int, list[Span]]
+    db: sqlite3.Connection, values: dict[int, list[int]], near: dict[int, list[Span]]
 ) -> dict[int, set[int]]:
-    """The batch timestamps that are already stored, per series id.
+    """The given timestamps that are already stored, per series id; sorts ``near``.
 
-    Every stored record lies inside its event's [start, end], so only batch timestamps
-    inside a nearby event can be stored already; only those are looked up.
+    Every stored record lies inside its event's [start, end], so only timestamps inside a
+    nearby event can be stored already; only those are looked up.
     """
     candidates: list[tuple[int, int]] = []
     for series_id, spans in near.items():
         spans.sort()  # merge_timestamps needs them sorted too
         starts = [start for start, _, _ in spans]
-        for value in by_id[series_id]:
+        for value in values[series_id]:
             index = bisect_right(starts, value) - 1
             if index >= 0 and value <= spans[index][1]:
                 candidates.append((series_id, value))
@@ -216,6 +261,116 @@ def _stored_among(
         for series_id, value in db.execute(STORED_RECORDS, (json.dumps(candidates),)):
             stored.setdefault(series_id, set()).add(value)
     return stored
+
+
+class _Plan:
+    """The batches of a group applied one after the other to their series, in memory.
+
+    Per series, ``spans`` holds its events as they stand after the batches applied so far
+    (starting from the stored events near the group) and ``taken`` the timestamps stored
+    or added so far. A series that only one batch touches, the usual case, keeps neither up
+    to date: nothing reads them again.
+    """
+
+    def __init__(
+        self,
+        tolerance: int,
+        stored: _Stored,
+        batches: Sequence[dict[Key, list[int]]],
+        ids: dict[Key, int],
+    ) -> None:
+        self.tolerance = tolerance
+        self.ids = ids
+        self.spans = stored.spans
+        self.taken = stored.records
+        self.touches: dict[int, int] = {}
+        for stamps in batches:
+            for key in stamps:
+                series_id = ids[key]
+                self.touches[series_id] = self.touches.get(series_id, 0) + 1
+        # Of the series touched by several batches: the stored spans, to tell them apart
+        # from the spans a batch of the group made.
+        self.original = {
+            series_id: set(self.spans.get(series_id, ()))
+            for series_id, touches in self.touches.items()
+            if touches > 1
+        }
+        self.made: dict[int, list[Span]] = {}
+        self.gone: list[tuple[int, int]] = []
+        self.fresh: dict[int, list[int]] = {}
+
+    def apply(self, stamps: dict[Key, list[int]]) -> Counts:
+        """Apply the next batch; return what it did.
+
+        Args:
+            stamps: the batch, from :func:`group_by_key`.
+
+        Returns:
+            Its counts, as if the earlier batches of the group were stored already.
+        """
+        counts = Counts()
+        for key, values in stamps.items():
+            series_id = self.ids[key]
+            taken = self.taken.get(series_id)
+            fresh = [value for value in values if value not in taken] if taken else values
+            self.touches[series_id] -= 1
+            if fresh:
+                counts.records += len(fresh)
+                self._merge(series_id, fresh, counts)
+        return counts
+
+    def _merge(self, series_id: int, fresh: list[int], counts: Counts) -> None:
+        """Merge a batch's new timestamps into the series' current events."""
+        spans = self.spans.get(series_id)
+        again = self.touches[series_id] > 0  # a later batch of the group touches it too
+        if spans:
+            outcome = merge_timestamps(spans, fresh, self.tolerance)
+            made = outcome.spans
+            counts.created += outcome.created
+            counts.extended += outcome.extended
+            counts.merged += outcome.merged
+            self._replace(series_id, spans, outcome.replaced)
+            if again:
+                replaced = set(outcome.replaced)
+                kept = [span for index, span in enumerate(spans) if index not in replaced]
+                self.spans[series_id] = sorted(kept + made)
+        else:
+            made = group_timestamps(fresh, self.tolerance)
+            counts.created += len(made)
+            if again:
+                self.spans[series_id] = made
+        self.made.setdefault(series_id, []).extend(made)
+        earlier = self.fresh.get(series_id)
+        self.fresh[series_id] = fresh if earlier is None else earlier + fresh
+        if again:
+            self.taken.setdefault(series_id, set()).update(fresh)
+
+    def _replace(self, series_id: int, spans: list[Span], replaced: list[int]) -> None:
+        """Note which events a merge replaced: stored ones to delete, others to not make."""
+        original = self.original.get(series_id)
+        for index in replaced:
+            span = spans[index]
+            if original is None or span in original:
+                self.gone.append((series_id, span[0]))
+            else:
+                self.made[series_id].remove(span)  # made by an earlier batch of the group
+
+    def changes(self) -> Changes:
+        """The rows to write for the whole group (after every batch was applied).
+
+        Returns:
+            The records and events to insert and the stored events to delete, by series.
+        """
+        changes = Changes(old_events=self.gone)
+        for series_id in sorted(self.fresh):  # the records B-tree then grows by appends
+            values = self.fresh[series_id]
+            made = self.made[series_id]
+            if series_id in self.original:  # several batches: their rows one after the other
+                values.sort()
+                made.sort()
+            changes.inserts.append((series_id, values))
+            changes.new_events.extend((series_id, *span) for span in made)
+        return changes
 
 
 def insert_records(
@@ -251,11 +406,11 @@ def insert_records(
 
 
 def write_events(db: sqlite3.Connection, changes: Changes) -> None:
-    """Replace the events a batch changed, and widen ``max_event_us`` to the longest.
+    """Replace the events an ingest changed, and widen ``max_event_us`` to the longest.
 
     Args:
         db: the connection, inside the ingest's write transaction.
-        changes: the batch's planned changes.
+        changes: the planned changes of the batch or group.
     """
     db.executemany("DELETE FROM events WHERE series_id = ? AND start_us = ?", changes.old_events)
     db.executemany(

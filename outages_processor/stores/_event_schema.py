@@ -32,7 +32,6 @@ from outages_processor.core.events import DEFAULT_TOLERANCE, tolerance_micros
 from outages_processor.errors import EventStoreError
 
 __all__ = [
-    "FIND_SERIES",
     "INSERT_RECORDS",
     "NEAR_EVENTS",
     "ORDER_EVENTS",
@@ -68,7 +67,6 @@ _SCHEMA = (
 # Integer batch inputs travel as one JSON parameter expanded by json_each: one statement
 # per batch, never one round trip per record. CROSS JOIN keeps json_each as the outer loop,
 # so each element is one index lookup. Text never goes through JSON (see Identity above).
-FIND_SERIES = "SELECT series_id FROM series WHERE controller_id = ? AND outage_type = ?"
 # For each [series_id, lo, hi]: the events overlapping [lo, hi]. Events of one series are
 # disjoint, so they are the last one starting at or before lo and those starting in (lo, hi].
 NEAR_EVENTS = (

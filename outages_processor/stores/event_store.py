@@ -1,7 +1,7 @@
 """The outage event store: every accepted report and the events they form, in one SQLite file.
 
 The schema, its SQL and the checks made on opening live in
-:mod:`~outages_processor.stores._event_schema`; the ingest of one batch in
+:mod:`~outages_processor.stores._event_schema`; the ingest of a batch or a group of batches in
 :mod:`~outages_processor.stores._event_ingest`.
 
 Concurrency and durability: the file is in WAL mode (readers never block the writer). Each
@@ -305,36 +305,40 @@ class EventStore:
         stamps = _event_ingest.group_by_key(batch.timestamps)
         total = len(batch)
         report = _event_ingest.progress_reporter(progress, total)
-        changes = _event_ingest.Changes()
+        counts = _event_ingest.Counts()
         if stamps:  # an empty batch needs no transaction
             try:
                 with self._transaction():
-                    self._ingest_grouped(stamps, changes, report)
+                    counts = self._ingest_grouped([stamps], report)[0]
             except sqlite3.Error as err:
                 raise _event_ingest.ingest_error(err, self.path) from err
         report(total)
-        return _result(batch, changes)
+        return _result(batch, counts)
 
     def ingest_many(
         self, batches: Sequence[Iterable[RecordInput]]
     ) -> list[IngestResult | OutagesError]:
-        """Ingest several batches in ONE transaction, each all-or-nothing on its own.
+        """Ingest several batches in ONE transaction, each all-or-nothing.
 
-        A group commit: the batches are ingested in order, each inside its own savepoint,
-        and committed together. The store ends as if each batch had been ingested by
-        :meth:`ingest`, one after the other, and each result counts what its batch did
-        after the batches before it. A batch that fails (a bad id, a database error) is
-        rolled back alone and its slot holds the error; the others are kept.
+        A group commit: the store ends as if each batch had been ingested by :meth:`ingest`,
+        one after the other, and each result counts what its batch did after the batches
+        before it. The whole group is planned and written at once (its series, events and
+        records are read once), which is what makes many small batches fast.
+
+        A batch holding an id no record could hold is refused alone, before the
+        transaction: its slot holds the :class:`InputDataError` and the others go on. A
+        database failure fails the group's transaction as a whole: every batch with
+        records to store holds that :class:`EventStoreError`, and nothing of the group is
+        stored (so each batch is still stored whole or not at all).
 
         Args:
             batches: the batches, as :meth:`ingest` takes them (a :class:`RecordBatch` is
                 ingested without building a model object per record).
 
         Returns:
-            Per batch, in order: its :class:`IngestResult`, or the :class:`EventStoreError`
-            or :class:`InputDataError` that rolled it back. When the transaction as a whole
-            fails (the write lock is not had within ``busy_timeout``, or the commit fails),
-            every batch holds that error and nothing was stored.
+            Per batch, in order: its :class:`IngestResult`, or the :class:`InputDataError`
+            that refused it, or the :class:`EventStoreError` that rolled the group back
+            (for example the write lock was not had within ``busy_timeout``).
 
         Raises:
             EventStoreError: the store is read-only.
@@ -346,46 +350,40 @@ class EventStore:
                 f"{self.path} was opened read-only; open it without read_only to ingest"
             )
         prepared = [_prepared(records) for records in batches]
-        results: list[IngestResult | OutagesError] = []
-        if not any(stamps for _, stamps in prepared if isinstance(stamps, dict)):
+        stored = [stamps for _, stamps in prepared if isinstance(stamps, dict) and stamps]
+        if not stored:
             return [_empty_result(batch, stamps) for batch, stamps in prepared]
         try:
             with self._transaction():
-                for batch, stamps in prepared:
-                    results.append(self._ingest_in_savepoint(batch, stamps))
+                report = _event_ingest.progress_reporter(None, 0)
+                counts = iter(self._ingest_grouped(stored, report))
         except sqlite3.Error as err:
             error = _event_ingest.ingest_error(err, self.path)
-            return [error for _ in prepared]
-        return results
-
-    def _ingest_in_savepoint(
-        self, batch: RecordBatch, stamps: dict[_event_ingest.Key, list[int]] | OutagesError
-    ) -> IngestResult | OutagesError:
-        """One batch of a group commit, rolled back alone if the database fails it."""
-        if not isinstance(stamps, dict) or not stamps:
-            return _empty_result(batch, stamps)
-        changes = _event_ingest.Changes()
-        db = self._db
-        db.execute("SAVEPOINT batch")
-        try:
-            self._ingest_grouped(stamps, changes, _event_ingest.progress_reporter(None, 0))
-        except sqlite3.Error as err:
-            db.execute("ROLLBACK TO batch")
-            db.execute("RELEASE batch")
-            return _event_ingest.ingest_error(err, self.path)
-        db.execute("RELEASE batch")
-        return _result(batch, changes)
+            return [
+                error if isinstance(stamps, dict) and stamps else _empty_result(batch, stamps)
+                for batch, stamps in prepared
+            ]
+        return [
+            _result(batch, next(counts))
+            if isinstance(stamps, dict) and stamps
+            else _empty_result(batch, stamps)
+            for batch, stamps in prepared
+        ]
 
     def _ingest_grouped(
         self,
-        stamps: dict[_event_ingest.Key, list[int]],
-        changes: _event_ingest.Changes,
+        batches: list[dict[_event_ingest.Key, list[int]]],
         report: Callable[[int], None],
-    ) -> None:
-        """The body of one ingest transaction: compute the changes, then write them."""
-        _event_ingest.plan_changes(self._db, self._tolerance, stamps, changes)
-        changes.records = self._insert_records(changes.inserts, report)
+    ) -> list[_event_ingest.Counts]:
+        """The body of one ingest transaction: plan the batches, then write them at once.
+
+        Returns:
+            Each batch's counts, in order.
+        """
+        changes, counts = _event_ingest.plan_changes(self._db, self._tolerance, batches)
+        self._insert_records(changes.inserts, report)
         _event_ingest.write_events(self._db, changes)
+        return counts
 
     def _insert_records(
         self, inserts: list[tuple[int, list[int]]], report: Callable[[int], None]
@@ -492,13 +490,13 @@ def _empty_result(
     return IngestResult(records_duplicate=len(batch), rejects=batch.rejects)
 
 
-def _result(batch: RecordBatch, changes: _event_ingest.Changes) -> IngestResult:
-    """What ingesting ``batch`` did, from the changes it made."""
+def _result(batch: RecordBatch, counts: _event_ingest.Counts) -> IngestResult:
+    """What ingesting ``batch`` did, from its counts."""
     return IngestResult(
-        records_new=changes.records,
-        records_duplicate=len(batch) - changes.records,
-        events_created=changes.created,
-        events_extended=changes.extended,
-        events_merged=changes.merged,
+        records_new=counts.records,
+        records_duplicate=len(batch) - counts.records,
+        events_created=counts.created,
+        events_extended=counts.extended,
+        events_merged=counts.merged,
         rejects=batch.rejects,
     )

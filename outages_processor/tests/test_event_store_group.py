@@ -19,29 +19,80 @@ T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
 records = st.builds(
     OutageRecord,
-    st.sampled_from(["c1", "c2"]),
-    st.sampled_from(["led", "fan"]),
-    st.integers(0, 40).map(lambda minutes: T0 + timedelta(minutes=minutes * 5)),
+    st.sampled_from(["c1", "c2", "c3", "c10"]),
+    st.sampled_from(["led", "fan", "1"]),
+    st.integers(0, 60).map(lambda minutes: T0 + timedelta(minutes=minutes * 5)),
 )
-batch_lists = st.lists(st.lists(records, max_size=8), min_size=1, max_size=6)
+record_lists = st.lists(records, max_size=10)
 
 
-@settings(max_examples=60, deadline=None)
-@given(first=batch_lists, then=batch_lists)
+@st.composite
+def groups(draw: st.DrawFn) -> list[list[OutageRecord]]:
+    """Batches of a group, some repeating records of the batches before them."""
+    batches: list[list[OutageRecord]] = []
+    for _ in range(draw(st.integers(1, 6))):
+        batch = draw(record_lists)
+        if batches and draw(st.booleans()):
+            earlier = draw(st.sampled_from(batches))
+            batch += draw(st.lists(st.sampled_from(earlier), max_size=5)) if earlier else []
+        batches.append(draw(st.permutations(batch)))
+    return batches
+
+
+def tables(store: EventStore) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of the store's tables, series ids and settings included."""
+    db = sqlite3.connect(store.path)
+    try:
+        return {
+            name: db.execute(f"SELECT * FROM {name} ORDER BY 1, 2").fetchall()
+            for name in ("settings", "series", "records", "events")
+        }
+    finally:
+        db.close()
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    before=record_lists,
+    first=groups(),
+    then=groups(),
+    tolerance=st.sampled_from([0, 5, 12, 25, 60]),
+)
 def test_a_group_equals_the_batches_one_by_one(
     tmp_path_factory: pytest.TempPathFactory,
+    before: list[OutageRecord],
     first: list[list[OutageRecord]],
     then: list[list[OutageRecord]],
+    tolerance: int,
 ) -> None:
-    """ingest_many leaves the store and counts ingest() gives, batch after batch."""
+    """ingest_many leaves the tables and counts ingest() gives, batch after batch."""
     folder = tmp_path_factory.mktemp("group")
-    with EventStore(folder / "many.db") as many, EventStore(folder / "one.db") as one:
+    gap = timedelta(minutes=tolerance)
+    with EventStore(folder / "many.db", tolerance=gap) as many, EventStore(
+        folder / "one.db", tolerance=gap
+    ) as one:
+        assert many.ingest(before) == one.ingest(before)
         for group in (first, then):
             grouped = many.ingest_many(group)
             singly = [one.ingest(batch) for batch in group]
             assert grouped == singly
-        assert many.records() == one.records()
-        assert many.events() == one.events()
+        assert tables(many) == tables(one)
+
+
+def test_a_group_runs_the_statements_of_one_batch(tmp_path: Path) -> None:
+    """A group is planned and written at once: as many statements as one batch of it all."""
+    old = [OutageRecord(f"c{index}", "led", T0) for index in range(8)]
+    new = [OutageRecord(f"c{index}", kind, T0 + timedelta(minutes=10)) for index in range(8)
+           for kind in ("led", "fan")]
+    counted: dict[str, list[str]] = {"group": [], "batch": []}
+    for name, batches in (("group", [new[i : i + 2] for i in range(0, 16, 2)]), ("batch", [new])):
+        with EventStore(tmp_path / f"{name}.db") as store:
+            store.ingest(old)
+            db = store._db  # pylint: disable=protected-access
+            db.set_trace_callback(counted[name].append)
+            store.ingest_many(batches)
+            db.set_trace_callback(None)
+    assert len(counted["group"]) == len(counted["batch"])
 
 
 def test_a_bad_batch_is_rolled_back_alone(tmp_path: Path) -> None:
@@ -56,27 +107,43 @@ def test_a_bad_batch_is_rolled_back_alone(tmp_path: Path) -> None:
         assert store.counts()["records"] == 1
 
 
-def test_a_database_failure_rolls_back_that_batch_only(
+def test_a_database_failure_rolls_back_the_whole_group(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A batch that fails inside its savepoint is undone; the batches around it commit."""
-    original = _event_ingest.write_events
-    calls = []
+    """A database failure on one batch's rows fails every batch of the group; none is stored."""
 
-    def failing_second(db: sqlite3.Connection, changes: _event_ingest.Changes) -> None:
-        calls.append(1)
-        original(db, changes)
-        if len(calls) == 2:
+    def failing(db: sqlite3.Connection, changes: _event_ingest.Changes) -> None:
+        original(db, changes)  # the rows are written, then the transaction fails
+        if any(series_id == 2 for series_id, *_ in changes.new_events):  # c1, the 2nd batch
             raise sqlite3.IntegrityError("injected")
 
-    monkeypatch.setattr(_event_ingest, "write_events", failing_second)
+    original = _event_ingest.write_events
     batches = [[OutageRecord(f"c{index}", "led", T0)] for index in range(3)]
     with EventStore(tmp_path / "e.db") as store:
+        store.ingest([OutageRecord("c0", "led", T0 - timedelta(minutes=10))])
+        before = tables(store)
+        monkeypatch.setattr(_event_ingest, "write_events", failing)
         results = store.ingest_many(batches)
-        assert isinstance(results[1], EventStoreError) and "injected" in str(results[1])
-        assert [type(result) for result in results[::2]] == [IngestResult, IngestResult]
-        assert sorted(r.controller_id for r in store.records()) == ["c0", "c2"]
-        assert sorted(e.controller_id for e in store.events()) == ["c0", "c2"]
+        assert all(isinstance(result, EventStoreError) for result in results)
+        assert "injected" in str(results[0])
+        assert tables(store) == before
+
+
+def test_a_failed_group_keeps_the_refused_and_empty_batches_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the group fails, a refused batch keeps its own error and an empty one its result."""
+
+    def failing(_db: sqlite3.Connection, _changes: _event_ingest.Changes) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(_event_ingest, "write_events", failing)
+    bad = RecordBatch({"c\x00": {"led": [0]}})
+    with EventStore(tmp_path / "e.db") as store:
+        results = store.ingest_many([[OutageRecord("c1", "led", T0)], bad, []])
+    assert isinstance(results[0], EventStoreError) and "disk I/O error" in str(results[0])
+    assert isinstance(results[1], InputDataError)
+    assert results[2] == IngestResult()
 
 
 def test_a_failed_transaction_fails_every_batch(tmp_path: Path) -> None:
