@@ -24,6 +24,7 @@ from outages_processor.errors import EventStoreBusyError, EventStoreError, Input
 from outages_processor.models.common import ProgressCallback
 from outages_processor.models.events import identifier_problem
 from outages_processor.stores._event_schema import INSERT_RECORDS, NEAR_EVENTS, STORED_RECORDS
+from outages_processor.stores._sqlite import is_busy
 
 __all__ = [
     "Changes",
@@ -436,14 +437,7 @@ def ingest_error(err: sqlite3.Error, path: str) -> EventStoreError:
         :class:`EventStoreBusyError` when another writer held the lock too long, else an
         :class:`EventStoreError`.
     """
-    # By the code, not the text (another failure may mention "locked"); the low byte of an
-    # extended code (SQLITE_BUSY_SNAPSHOT, ...) is its primary code. An error raised by
-    # Python code rather than SQLite has no code at all.
-    code = getattr(err, "sqlite_errorcode", 0) & 0xFF
-    if isinstance(err, sqlite3.OperationalError) and code in (
-        sqlite3.SQLITE_BUSY,
-        sqlite3.SQLITE_LOCKED,
-    ):
+    if is_busy(err):
         return EventStoreBusyError(
             f"{path} stayed locked by another writer; nothing was stored, "
             "try again (or raise the busy timeout)"

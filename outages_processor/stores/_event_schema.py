@@ -45,7 +45,6 @@ __all__ = [
     "events_query",
     "not_an_event_database",
     "read_setting",
-    "user_version",
 ]
 
 SCHEMA_VERSION = 1
@@ -160,19 +159,6 @@ def not_an_event_database(path: str) -> EventStoreError:
     return EventStoreError(
         f"{path} is not an event database (it has no event store schema); pass another path"
     )
-
-
-def user_version(db: sqlite3.Connection) -> int:
-    """The schema version recorded in the database (0: none yet).
-
-    Args:
-        db: the connection.
-
-    Returns:
-        ``PRAGMA user_version``.
-    """
-    version: int = db.execute("PRAGMA user_version").fetchone()[0]
-    return version
 
 
 def create_schema(db: sqlite3.Connection, path: str, wanted: int | None) -> None:

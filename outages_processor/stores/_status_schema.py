@@ -43,7 +43,6 @@ __all__ = [
     "check_version",
     "create_schema",
     "not_a_status_database",
-    "user_version",
 ]
 
 SCHEMA_VERSION: Final = 1
@@ -106,19 +105,6 @@ def not_a_status_database(path: str) -> StatusStoreError:
     return StatusStoreError(
         f"{path} is not a status database (it has no status store schema); pass another path"
     )
-
-
-def user_version(db: sqlite3.Connection) -> int:
-    """The schema version recorded in the database (0: none yet).
-
-    Args:
-        db: the connection.
-
-    Returns:
-        ``PRAGMA user_version``.
-    """
-    version: int = db.execute("PRAGMA user_version").fetchone()[0]
-    return version
 
 
 def create_schema(db: sqlite3.Connection, path: str) -> None:

@@ -21,8 +21,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -43,6 +42,14 @@ from outages_processor.models.events import (
 )
 from outages_processor.stores import _event_ingest, _event_schema
 from outages_processor.stores._event_schema import SCHEMA_VERSION
+from outages_processor.stores._sqlite import (
+    ThreadConnections,
+    configure,
+    connect,
+    read_only_uri,
+    transaction,
+    user_version,
+)
 
 __all__ = [
     "DEFAULT_BUSY_TIMEOUT",
@@ -116,10 +123,9 @@ class EventStore:
             )
         self._busy_timeout = busy_timeout
         self._read_only = read_only
-        self._lock = threading.Lock()
-        self._local = threading.local()
-        self._connections: dict[threading.Thread, sqlite3.Connection] = {}
-        self._closed = False
+        self._connections = ThreadConnections(
+            self._connect, lambda: sqlite3.ProgrammingError(_CLOSED)
+        )
         try:
             self._tolerance = self._prepare(wanted, create)
         except BaseException:
@@ -144,12 +150,7 @@ class EventStore:
 
     def close(self) -> None:
         """Close the database connections of every thread (idempotent)."""
-        with self._lock:
-            self._closed = True
-            connections = list(self._connections.values())
-            self._connections.clear()
-        for connection in connections:
-            connection.close()
+        self._connections.close()
 
     @property
     def _db(self) -> sqlite3.Connection:
@@ -160,24 +161,7 @@ class EventStore:
                 as for any other SQLite error).
             EventStoreError: the database cannot be opened.
         """
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None or self._closed:
-            connection = self._open_connection()
-        return connection
-
-    def _open_connection(self) -> sqlite3.Connection:
-        """Open a connection for the calling thread and register it for :meth:`close`."""
-        connection = self._connect()
-        with self._lock:
-            if self._closed:
-                connection.close()
-                raise sqlite3.ProgrammingError(_CLOSED)
-            # Threads that have ended will not use theirs again (thread pools keep theirs).
-            for thread in [thread for thread in self._connections if not thread.is_alive()]:
-                self._connections.pop(thread).close()
-            self._connections[threading.current_thread()] = connection
-        self._local.connection = connection
-        return connection
+        return self._connections.get()
 
     def _connect(self) -> sqlite3.Connection:
         """A new connection, set up (not yet registered).
@@ -187,8 +171,7 @@ class EventStore:
         """
         if not self._read_only:
             return self._open(self.path, uri=False)
-        base = Path(self.path).absolute().as_uri()
-        connection = self._open(f"{base}?mode=ro", uri=True)
+        connection = self._open(read_only_uri(self.path), uri=True)
         try:
             # A WAL database needs its -shm file even to be read: the first read fails
             # when that file is missing and cannot be made (a read-only folder).
@@ -197,29 +180,19 @@ class EventStore:
             connection.close()
             # Nobody can write the database without making that file either, so reading
             # it as immutable (no locks, no -shm) sees it as it is.
-            return self._open(f"{base}?mode=ro&immutable=1", uri=True)
+            return self._open(read_only_uri(self.path, immutable=True), uri=True)
         return connection
 
     def _open(self, target: str, *, uri: bool) -> sqlite3.Connection:
         """Connect to ``target`` (a path or a URI) and set the connection up."""
         try:
-            connection = sqlite3.connect(
-                target,
-                timeout=self._busy_timeout,
-                isolation_level=None,
-                check_same_thread=False,  # only so that close() may close it from any thread
-                uri=uri,
-            )
+            connection = connect(target, uri=uri, timeout=self._busy_timeout)
         except sqlite3.Error as err:
             raise EventStoreError(f"cannot open the event database {self.path}: {err}") from err
         try:
-            if not self._read_only:
-                connection.execute("PRAGMA synchronous = NORMAL")
-            connection.execute("PRAGMA cache_size = -65536")  # KiB: 64 MiB for large batches
+            return configure(connection, writable=not self._read_only)
         except sqlite3.Error as err:
-            connection.close()
             raise EventStoreError(f"cannot use {self.path} as an event database: {err}") from err
-        return connection
 
     def _prepare(self, wanted: int | None, create: bool) -> int:
         """Create or check the schema, return the tolerance (µs)."""
@@ -249,20 +222,11 @@ class EventStore:
         return recorded
 
     def _user_version(self) -> int:
-        return _event_schema.user_version(self._db)
+        return user_version(self._db)
 
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[None]:
+    def _transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """One write transaction: the write lock first, then all or nothing."""
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
+        return transaction(self._db)
 
     def ingest(
         self,

@@ -21,8 +21,7 @@ import contextlib
 import itertools
 import os
 import sqlite3
-import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
@@ -31,6 +30,15 @@ import attrs
 
 from outages_processor.errors import StatusStoreBusyError, StatusStoreError
 from outages_processor.stores import _status_schema as schema
+from outages_processor.stores._sqlite import (
+    ThreadConnections,
+    configure,
+    connect,
+    is_busy,
+    read_only_uri,
+    transaction,
+    user_version,
+)
 
 __all__ = ["DEFAULT_TIMEOUT", "StatusDatabase", "StoredWindow"]
 
@@ -92,10 +100,10 @@ class StatusDatabase:
             )
         self.read_only = read_only
         self._timeout = timeout
-        self._lock = threading.Lock()
-        self._local = threading.local()
-        self._connections: dict[threading.Thread, sqlite3.Connection] = {}
-        self._closed = False
+        self._connections = ThreadConnections(
+            self._connect,
+            lambda: StatusStoreError(f"the status database {self.path} was closed"),
+        )
         try:
             self._prepare()
         except BaseException:
@@ -115,60 +123,33 @@ class StatusDatabase:
 
     def close(self) -> None:
         """Close the connections of every thread (idempotent)."""
-        with self._lock:
-            self._closed = True
-            connections = list(self._connections.values())
-            self._connections.clear()
-        for connection in connections:
-            connection.close()
+        self._connections.close()
 
     # ---------------------------------------------------------------- connections
 
     @property
     def _db(self) -> sqlite3.Connection:
         """The calling thread's connection, opened on its first use."""
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None or self._closed:
-            connection = self._connect()
-            with self._lock:
-                if self._closed:
-                    connection.close()
-                    raise StatusStoreError(f"the status database {self.path} was closed")
-                # Threads that have ended will not use theirs again.
-                for thread in [t for t in self._connections if not t.is_alive()]:
-                    self._connections.pop(thread).close()
-                self._connections[threading.current_thread()] = connection
-            self._local.connection = connection
-        return connection
+        return self._connections.get()
 
     def _connect(self) -> sqlite3.Connection:
         """A new connection, set up."""
         target, uri = self.path, False
         if self.read_only:
-            target, uri = f"{Path(self.path).absolute().as_uri()}?mode=ro", True
+            target, uri = read_only_uri(self.path), True
         try:
-            connection = sqlite3.connect(
-                target,
-                timeout=self._timeout,
-                isolation_level=None,
-                check_same_thread=False,  # only so that close() may close it from any thread
-                uri=uri,
-            )
+            connection = connect(target, uri=uri, timeout=self._timeout)
         except sqlite3.Error as err:
             raise StatusStoreError(f"cannot open the status database {self.path}: {err}") from err
         try:
-            if not self.read_only:
-                connection.execute("PRAGMA synchronous = NORMAL")
-            connection.execute("PRAGMA cache_size = -65536")  # KiB: 64 MiB
+            return configure(connection, writable=not self.read_only)
         except sqlite3.Error as err:
-            connection.close()
             raise StatusStoreError(f"cannot use {self.path} as a status database: {err}") from err
-        return connection
 
     def _prepare(self) -> None:
         """Create or check the schema."""
         try:
-            version = schema.user_version(self._db)
+            version = user_version(self._db)
             if version == 0:
                 if self.read_only:
                     raise schema.not_a_status_database(self.path)
@@ -177,7 +158,7 @@ class StatusDatabase:
                 # Checked again under the write lock: another process may have created
                 # the schema meanwhile.
                 with self._transaction():
-                    version = schema.user_version(self._db)
+                    version = user_version(self._db)
                     if version == 0:
                         schema.create_schema(self._db, self.path)
                         version = schema.SCHEMA_VERSION
@@ -185,18 +166,11 @@ class StatusDatabase:
         except sqlite3.Error as err:
             raise _failure(err, self.path, "cannot use it as a status database") from err
 
-    @contextlib.contextmanager
-    def _transaction(self, mode: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
+    def _transaction(
+        self, mode: str = "IMMEDIATE"
+    ) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """One transaction: with IMMEDIATE, the write lock first, then all or nothing."""
-        db = self._db
-        db.execute(f"BEGIN {mode}")
-        try:
-            yield db
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
+        return transaction(self._db, mode)
 
     def _writable(self) -> None:
         if self.read_only:
@@ -367,12 +341,7 @@ def _failure(err: sqlite3.Error, path: str, what: str) -> StatusStoreError:
         :class:`StatusStoreError` for a store given two time zones, else a
         :class:`StatusStoreError` with SQLite's reason.
     """
-    # By the code, not the text; the low byte of an extended code is its primary code.
-    code = getattr(err, "sqlite_errorcode", 0) & 0xFF
-    if isinstance(err, sqlite3.OperationalError) and code in (
-        sqlite3.SQLITE_BUSY,
-        sqlite3.SQLITE_LOCKED,
-    ):
+    if is_busy(err):
         return StatusStoreBusyError(
             f"{path} stayed locked by another writer; {what}, try again "
             "(or raise the timeout)"

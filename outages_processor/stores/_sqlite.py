@@ -1,0 +1,165 @@
+"""What the SQLite stores share: a connection per thread, how one is opened, transactions.
+
+Both stores (:mod:`~outages_processor.stores.event_store`,
+:mod:`~outages_processor.stores.status_store`) keep one file in WAL mode, shared by any
+number of threads and processes: each thread gets its own connection
+(:class:`ThreadConnections`), each write is one ``BEGIN IMMEDIATE`` transaction
+(:func:`transaction`), and a writer that waited too long for another is told apart by
+SQLite's error code (:func:`is_busy`), never by the message's text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+__all__ = [
+    "ThreadConnections",
+    "configure",
+    "connect",
+    "is_busy",
+    "read_only_uri",
+    "transaction",
+    "user_version",
+]
+
+
+class ThreadConnections:
+    """One connection per thread to one database, every one closed by :meth:`close`.
+
+    Args:
+        opener: opens a new connection, set up (called once per thread).
+        closed: the exception to raise when a thread asks for a connection after
+            :meth:`close`.
+    """
+
+    def __init__(
+        self, opener: Callable[[], sqlite3.Connection], closed: Callable[[], Exception]
+    ) -> None:
+        self._connect = opener
+        self._closed_error = closed
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._connections: dict[threading.Thread, sqlite3.Connection] = {}
+        self.closed = False
+
+    def get(self) -> sqlite3.Connection:
+        """The calling thread's connection, opened on its first use.
+
+        Raises:
+            Exception: what ``closed()`` gives, after :meth:`close`; whatever ``connect``
+                raises.
+        """
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None or self.closed:
+            connection = self._open()
+        return connection
+
+    def _open(self) -> sqlite3.Connection:
+        """Open a connection for the calling thread and register it for :meth:`close`."""
+        connection = self._connect()
+        with self._lock:
+            if self.closed:
+                connection.close()
+                raise self._closed_error()
+            # Threads that have ended will not use theirs again (thread pools keep theirs).
+            for thread in [thread for thread in self._connections if not thread.is_alive()]:
+                self._connections.pop(thread).close()
+            self._connections[threading.current_thread()] = connection
+        self._local.connection = connection
+        return connection
+
+    def close(self) -> None:
+        """Close the connections of every thread (idempotent)."""
+        with self._lock:
+            self.closed = True
+            connections = list(self._connections.values())
+            self._connections.clear()
+        for connection in connections:
+            connection.close()
+
+
+def connect(target: str, *, uri: bool, timeout: float) -> sqlite3.Connection:
+    """Connect to ``target`` (a path or a ``file:`` URI), in autocommit mode.
+
+    The stores open their transactions themselves (:func:`transaction`).
+
+    Raises:
+        sqlite3.Error: the database cannot be opened.
+    """
+    return sqlite3.connect(
+        target,
+        timeout=timeout,
+        isolation_level=None,
+        check_same_thread=False,  # only so that close() may close it from any thread
+        uri=uri,
+    )
+
+
+def configure(connection: sqlite3.Connection, *, writable: bool) -> sqlite3.Connection:
+    """Set a new connection up: ``synchronous=NORMAL`` for a writer, 64 MiB of page cache.
+
+    With WAL, ``NORMAL`` loses no committed transaction in a crash of the process, and at
+    most the last ones in a power cut.
+
+    Returns:
+        The connection.
+
+    Raises:
+        sqlite3.Error: the file is not a database, say (the connection is closed).
+    """
+    try:
+        if writable:
+            connection.execute("PRAGMA synchronous = NORMAL")
+        connection.execute("PRAGMA cache_size = -65536")  # KiB: 64 MiB for large batches
+    except sqlite3.Error:
+        connection.close()
+        raise
+    return connection
+
+
+def read_only_uri(path: str, *, immutable: bool = False) -> str:
+    """The ``file:`` URI that opens ``path`` for reading only (and as immutable if asked)."""
+    uri = f"{Path(path).absolute().as_uri()}?mode=ro"
+    return f"{uri}&immutable=1" if immutable else uri
+
+
+@contextlib.contextmanager
+def transaction(db: sqlite3.Connection, mode: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
+    """One transaction, all or nothing; ``IMMEDIATE`` takes the write lock first.
+
+    Raises:
+        sqlite3.Error: the lock was not had within the busy timeout, or a statement or the
+            commit failed (the transaction is rolled back).
+    """
+    db.execute(f"BEGIN {mode}")
+    try:
+        yield db
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+
+
+def user_version(db: sqlite3.Connection) -> int:
+    """The schema version recorded in the database (``PRAGMA user_version``; 0: none yet)."""
+    version: int = db.execute("PRAGMA user_version").fetchone()[0]
+    return version
+
+
+def is_busy(err: BaseException) -> bool:
+    """True when SQLite gave up waiting for another connection's lock (busy or locked).
+
+    By the code, not the text (another failure may mention "locked"); the low byte of an
+    extended code (``SQLITE_BUSY_SNAPSHOT``, ...) is its primary code. An error raised by
+    Python code rather than SQLite has no code at all.
+    """
+    code = getattr(err, "sqlite_errorcode", 0) & 0xFF
+    return isinstance(err, sqlite3.OperationalError) and code in (
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+    )
