@@ -12,6 +12,7 @@ import pytest
 from outages_processor.errors import EventStoreBusyError, EventStoreError
 from outages_processor.models.events import OutageRecord
 from outages_processor.stores.event_store import EventStore
+from outages_processor.stores.status_store import StatusDatabase
 
 RECORD = OutageRecord("c1", "led", datetime(2023, 1, 1, tzinfo=timezone.utc))
 # SQLITE_LOCKED_SHAREDCACHE and SQLITE_BUSY_SNAPSHOT: extended codes of the busy family.
@@ -46,3 +47,17 @@ def test_busy_is_recognised_by_the_sqlite_error_code(
         with pytest.raises(EventStoreError) as caught:
             store.ingest([RECORD])
     assert isinstance(caught.value, EventStoreBusyError) is busy
+
+
+@pytest.mark.parametrize("kind", ["events", "status"])
+def test_a_writer_checkpoints_every_64_mib_of_log_not_every_1000_pages(
+    tmp_path: Path, kind: str
+) -> None:
+    """Both stores' writers checkpoint at 64 MiB of WAL and cut the log back to that size."""
+    # pylint: disable=protected-access
+    store = EventStore(tmp_path / "e.db") if kind == "events" else StatusDatabase(tmp_path / "s.db")
+    with store:
+        db = store._db
+        assert db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 16384
+        assert db.execute("PRAGMA journal_size_limit").fetchone()[0] == 64 << 20
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
