@@ -284,8 +284,11 @@ class _Plan:
         self.ids = ids
         self.spans = stored.spans
         self.taken = stored.records
+        # One batch (the command line's ingest): every series is touched once, and the
+        # bookkeeping below is skipped altogether.
+        self.single = len(batches) == 1
         self.touches: dict[int, int] = {}
-        for stamps in batches:
+        for stamps in batches if not self.single else ():
             for key in stamps:
                 series_id = ids[key]
                 self.touches[series_id] = self.touches.get(series_id, 0) + 1
@@ -310,11 +313,13 @@ class _Plan:
             Its counts, as if the earlier batches of the group were stored already.
         """
         counts = Counts()
+        single = self.single
         for key, values in stamps.items():
             series_id = self.ids[key]
             taken = self.taken.get(series_id)
             fresh = [value for value in values if value not in taken] if taken else values
-            self.touches[series_id] -= 1
+            if not single:
+                self.touches[series_id] -= 1
             if fresh:
                 counts.records += len(fresh)
                 self._merge(series_id, fresh, counts)
@@ -323,7 +328,8 @@ class _Plan:
     def _merge(self, series_id: int, fresh: list[int], counts: Counts) -> None:
         """Merge a batch's new timestamps into the series' current events."""
         spans = self.spans.get(series_id)
-        again = self.touches[series_id] > 0  # a later batch of the group touches it too
+        # A later batch of the group touches it too:
+        again = not self.single and self.touches[series_id] > 0
         if spans:
             outcome = merge_timestamps(spans, fresh, self.tolerance)
             made = outcome.spans
@@ -340,6 +346,10 @@ class _Plan:
             counts.created += len(made)
             if again:
                 self.spans[series_id] = made
+        if self.single:
+            self.made[series_id] = made
+            self.fresh[series_id] = fresh
+            return
         self.made.setdefault(series_id, []).extend(made)
         earlier = self.fresh.get(series_id)
         self.fresh[series_id] = fresh if earlier is None else earlier + fresh
