@@ -186,7 +186,9 @@ class ReportService:
             The report id: 32 hexadecimal characters.
 
         Raises:
-            InputDataError: there is no file at ``store`` (no report is made then).
+            InputDataError: there is no file at ``store``, or it holds no polls yet (no
+                report is made then).
+            StatusStoreError: the file is not a status database.
             ValueError: an invalid option (interpolation, a now that is not a timestamp).
             TypeError: ``now`` is neither a string nor a datetime.
         """
@@ -198,6 +200,13 @@ class ReportService:
                 "(process_outages uptime ingest)",
                 path=path,
             )
+        with StatusStore(path, read_only=True) as opened:
+            if not opened.has_polls():
+                raise InputDataError(
+                    "the status store holds no polls yet; ingest polls into it first "
+                    "(process_outages uptime ingest)",
+                    path=path,
+                )
         return self._start(lambda report: _store_report(path, now, interpolation, report))
 
     def _start(self, build: Callable[[_Report], UptimeReport]) -> str:

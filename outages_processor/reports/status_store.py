@@ -289,6 +289,10 @@ class StatusStore:
         """
         return self.database.prune(epoch_micros(as_instant(before, "before")))
 
+    def has_polls(self) -> bool:
+        """True when at least one poll is stored: a report can be made."""
+        return self.database.has_polls()
+
     def counts(self) -> dict[str, int]:
         """How much is stored: ``{"polls": n, "stores": n, "hours": n, "timezones": n}``."""
         return self.database.counts()

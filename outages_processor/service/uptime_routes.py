@@ -136,7 +136,10 @@ async def put_timezones(request: Request) -> dict[str, int]:
 @router.post(
     "/trigger_report",
     response_model=TriggerAnswer,
-    responses={422: {"model": ErrorDetail, "description": "A bad option."}},
+    responses={
+        409: {"model": ErrorDetail, "description": "The status store holds no polls yet."},
+        422: {"model": ErrorDetail, "description": "A bad option."},
+    },
     summary="Start an uptime report over the status store; answers at once",
 )
 def trigger_report(
@@ -151,6 +154,11 @@ def trigger_report(
         )
     except ValueError as err:
         raise BodyError(422, str(err)) from None
+    except InputDataError:
+        # The service made its status store when it started: it holds no polls yet.
+        raise BodyError(
+            409, "the status store holds no polls yet: load some with POST /store-status first"
+        ) from None
     return {"report_id": report_id}
 
 

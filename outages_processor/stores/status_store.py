@@ -293,6 +293,11 @@ class StatusDatabase:
         """Every stored time zone ``(store_id, zone)``, by store."""
         return self._read(schema.SELECT_TIMEZONES + " ORDER BY store_id")
 
+    def has_polls(self) -> bool:
+        """True when at least one poll is stored (one index probe, whatever the size)."""
+        rows = self._read("SELECT EXISTS (SELECT 1 FROM polls)")
+        return bool(rows[0][0])
+
     def counts(self) -> dict[str, int]:
         """How much is stored: ``{"polls": n, "stores": n, "hours": n, "timezones": n}``."""
         names = ("polls", "stores", "hours", "timezones")

@@ -198,14 +198,15 @@ def test_unknown_or_malformed_report_ids_are_a_404(server: Running, report_id: s
         assert "report id" in answer.json()["detail"]
 
 
-def test_a_failed_report_says_why(server: Running) -> None:
-    """A report over an empty store fails or completes; a failure carries its error."""
+def test_a_report_of_an_empty_store_is_a_409(server: Running, tmp_path: Path) -> None:
+    """No polls yet: the trigger says what to load first, and no report is made."""
     with server.client() as client:
-        report_id = client.post("/trigger_report", json={"now": NOW}).json()["report_id"]
-        body = wait_complete(client, report_id)
-        assert body["status"] in ("Complete", "Failed")
-        if body["status"] == "Failed":
-            assert body["error"]
+        answer = client.post("/trigger_report")
+    assert answer.status_code == 409
+    assert answer.json() == {
+        "detail": "the status store holds no polls yet: load some with POST /store-status first"
+    }
+    assert not list((tmp_path / "reports").glob("*.json"))
 
 
 def test_reports_survive_a_restart(tmp_path: Path) -> None:

@@ -414,3 +414,13 @@ def test_trigger_store_on_a_missing_file_fails_at_once(tmp_path: Path) -> None:
         with pytest.raises(InputDataError, match="missing.db: no status database there"):
             service.trigger_store(tmp_path / "missing.db")
     assert not list(itertools.chain((tmp_path / "reports").glob("*.json")))
+
+
+def test_trigger_store_on_a_store_without_polls_fails_at_once(tmp_path: Path) -> None:
+    """A store with hours but no polls: an InputDataError at trigger time, no report made."""
+    with StatusStore(tmp_path / "empty.db") as store:
+        store.replace_timezones([StoreTimezone("1", "Europe/London")])
+    with ReportService(tmp_path / "reports", workers=1) as service:
+        with pytest.raises(InputDataError, match="empty.db: the status store holds no polls yet"):
+            service.trigger_store(tmp_path / "empty.db")
+    assert not list((tmp_path / "reports").glob("*.json"))
