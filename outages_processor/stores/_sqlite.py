@@ -15,9 +15,11 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Final
+from types import TracebackType
+from typing import Final, Self
 
 __all__ = [
+    "SQLiteFile",
     "ThreadConnections",
     "configure",
     "connect",
@@ -85,6 +87,41 @@ class ThreadConnections:
             self._connections.clear()
         for connection in connections:
             connection.close()
+
+
+class SQLiteFile:
+    """What each store is: a database file's per-thread connections, closed on exit.
+
+    A subclass sets ``_connections`` in its ``__init__``; use it as a context manager, or
+    call :meth:`close` once the other threads are done with it.
+    """
+
+    _connections: ThreadConnections
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the database connections of every thread (idempotent)."""
+        self._connections.close()
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        """The calling thread's connection, opened on its first use.
+
+        Raises:
+            Exception: the store's own error once it was closed, or when the database
+                cannot be opened.
+        """
+        return self._connections.get()
 
 
 def connect(target: str, *, uri: bool, timeout: float) -> sqlite3.Connection:

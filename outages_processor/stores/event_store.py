@@ -24,7 +24,6 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from types import TracebackType
 
 from outages_processor._time import as_instant
 from outages_processor.core.events import tolerance_micros
@@ -43,6 +42,7 @@ from outages_processor.models.events import (
 from outages_processor.stores import _event_ingest, _event_schema
 from outages_processor.stores._event_schema import SCHEMA_VERSION
 from outages_processor.stores._sqlite import (
+    SQLiteFile,
     ThreadConnections,
     configure,
     connect,
@@ -64,7 +64,7 @@ _CLOSED = "Cannot operate on a closed database."
 """What sqlite3 says of a closed connection; a closed store says the same."""
 
 
-class EventStore:
+class EventStore(SQLiteFile):
     """Outage events in a SQLite file, fed by batches of reports from any number of processes.
 
     Use as a context manager, or call :meth:`close`::
@@ -136,32 +136,6 @@ class EventStore:
     def tolerance(self) -> timedelta:
         """The tolerance recorded in the database (the largest gap inside an event)."""
         return timedelta(microseconds=self._tolerance)
-
-    def __enter__(self) -> EventStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the database connections of every thread (idempotent)."""
-        self._connections.close()
-
-    @property
-    def _db(self) -> sqlite3.Connection:
-        """The calling thread's connection, opened on its first use.
-
-        Raises:
-            sqlite3.ProgrammingError: the store was closed (each caller says what failed,
-                as for any other SQLite error).
-            EventStoreError: the database cannot be opened.
-        """
-        return self._connections.get()
 
     def _connect(self) -> sqlite3.Connection:
         """A new connection, set up (not yet registered).

@@ -23,7 +23,6 @@ import os
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Final
 
 import attrs
@@ -31,6 +30,7 @@ import attrs
 from outages_processor.errors import StatusStoreBusyError, StatusStoreError
 from outages_processor.stores import _status_schema as schema
 from outages_processor.stores._sqlite import (
+    SQLiteFile,
     ThreadConnections,
     configure,
     connect,
@@ -67,7 +67,7 @@ class StoredWindow:
     timezones: list[tuple[str, str]]
 
 
-class StatusDatabase:
+class StatusDatabase(SQLiteFile):
     """Polls, business hours and time zones in a SQLite file, shared by threads and processes.
 
     Args:
@@ -110,27 +110,7 @@ class StatusDatabase:
             self.close()
             raise
 
-    def __enter__(self) -> StatusDatabase:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the connections of every thread (idempotent)."""
-        self._connections.close()
-
     # ---------------------------------------------------------------- connections
-
-    @property
-    def _db(self) -> sqlite3.Connection:
-        """The calling thread's connection, opened on its first use."""
-        return self._connections.get()
 
     def _connect(self) -> sqlite3.Connection:
         """A new connection, set up."""
