@@ -181,9 +181,11 @@ def test_prune_drops_old_polls(files: tuple[Path, Path, Path], tmp_path: Path) -
     """prune says how many polls it dropped, and they are gone."""
     db = tmp_path / "uptime.db"
     _invoke("uptime", "ingest", *_inputs(files), "--db", str(db))
-    before = StatusStore(db).counts()["polls"]
+    with StatusStore(db) as store:
+        before = store.counts()["polls"]
     result = _invoke("uptime", "prune", "--before", "2023-03-12T00:00:00Z", "--db", str(db))
-    after = StatusStore(db).counts()["polls"]
+    with StatusStore(db) as store:
+        after = store.counts()["polls"]
     assert result.exit_code == 0
     assert 0 < after < before
     assert result.stderr == (
