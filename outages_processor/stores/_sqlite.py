@@ -18,11 +18,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Final, Self
 
+from outages_processor.errors import OutagesError
+
 __all__ = [
     "SQLiteFile",
     "ThreadConnections",
     "configure",
     "connect",
+    "open_connection",
     "is_busy",
     "read_only_uri",
     "transaction",
@@ -167,6 +170,41 @@ def configure(connection: sqlite3.Connection, *, writable: bool) -> sqlite3.Conn
         connection.close()
         raise
     return connection
+
+
+def open_connection(  # pylint: disable=too-many-arguments  # one store's whole setup
+    target: str,
+    *,
+    uri: bool,
+    timeout: float,
+    writable: bool,
+    path: str,
+    kind: str,
+    error: type[OutagesError],
+) -> sqlite3.Connection:
+    """:func:`connect`, then :func:`configure`, each failure said as the store's own error.
+
+    Args:
+        target: a path or a ``file:`` URI.
+        uri: ``target`` is a URI.
+        timeout: seconds to wait for another connection's lock.
+        writable: the connection writes (see :func:`configure`).
+        path: the database file as the user named it, for the messages.
+        kind: what the database holds (``"event"``, ``"status"``), for the messages.
+        error: the store's error type.
+
+    Raises:
+        OutagesError: of type ``error``: the file cannot be opened, or is not a database.
+    """
+    try:
+        connection = connect(target, uri=uri, timeout=timeout)
+    except sqlite3.Error as err:
+        raise error(f"cannot open the {kind} database {path}: {err}") from err
+    try:
+        return configure(connection, writable=writable)
+    except sqlite3.Error as err:
+        article = "an" if kind[:1] in ("a", "e", "i", "o", "u") else "a"
+        raise error(f"cannot use {path} as {article} {kind} database: {err}") from err
 
 
 def read_only_uri(path: str, *, immutable: bool = False) -> str:

@@ -44,8 +44,7 @@ from outages_processor.stores._event_schema import SCHEMA_VERSION
 from outages_processor.stores._sqlite import (
     SQLiteFile,
     ThreadConnections,
-    configure,
-    connect,
+    open_connection,
     read_only_uri,
     transaction,
     user_version,
@@ -159,14 +158,15 @@ class EventStore(SQLiteFile):
 
     def _open(self, target: str, *, uri: bool) -> sqlite3.Connection:
         """Connect to ``target`` (a path or a URI) and set the connection up."""
-        try:
-            connection = connect(target, uri=uri, timeout=self._busy_timeout)
-        except sqlite3.Error as err:
-            raise EventStoreError(f"cannot open the event database {self.path}: {err}") from err
-        try:
-            return configure(connection, writable=not self._read_only)
-        except sqlite3.Error as err:
-            raise EventStoreError(f"cannot use {self.path} as an event database: {err}") from err
+        return open_connection(
+            target,
+            uri=uri,
+            timeout=self._busy_timeout,
+            writable=not self._read_only,
+            path=self.path,
+            kind="event",
+            error=EventStoreError,
+        )
 
     def _prepare(self, wanted: int | None, create: bool) -> int:
         """Create or check the schema, return the tolerance (µs)."""

@@ -32,9 +32,8 @@ from outages_processor.stores import _status_schema as schema
 from outages_processor.stores._sqlite import (
     SQLiteFile,
     ThreadConnections,
-    configure,
-    connect,
     is_busy,
+    open_connection,
     read_only_uri,
     transaction,
     user_version,
@@ -117,14 +116,15 @@ class StatusDatabase(SQLiteFile):
         target, uri = self.path, False
         if self.read_only:
             target, uri = read_only_uri(self.path), True
-        try:
-            connection = connect(target, uri=uri, timeout=self._timeout)
-        except sqlite3.Error as err:
-            raise StatusStoreError(f"cannot open the status database {self.path}: {err}") from err
-        try:
-            return configure(connection, writable=not self.read_only)
-        except sqlite3.Error as err:
-            raise StatusStoreError(f"cannot use {self.path} as a status database: {err}") from err
+        return open_connection(
+            target,
+            uri=uri,
+            timeout=self._timeout,
+            writable=not self.read_only,
+            path=self.path,
+            kind="status",
+            error=StatusStoreError,
+        )
 
     def _prepare(self) -> None:
         """Create or check the schema."""
