@@ -18,10 +18,8 @@ Pure: no I/O, no clock.
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
-from operator import itemgetter
 from typing import NamedTuple
 
 from outages_processor.core.defaults import DEFAULT_TOLERANCE
@@ -135,39 +133,72 @@ def merge_timestamps(spans: Sequence[Span], timestamps: Sequence[int], tolerance
     Returns:
         The new and changed events, which existing events they replace, and the counts.
     """
-    # Existing events and new timestamps (as one-report events) in order of start; each
-    # item carries the index of its existing event, or _NEW.
-    items = heapq.merge(
-        ((start, end, count, index) for index, (start, end, count) in enumerate(spans)),
-        ((stamp, stamp, 1, _NEW) for stamp in timestamps),
-        key=itemgetter(0),
-    )
+    # Existing events and new timestamps (as one-report events) taken in order of start
+    # (an event before a timestamp of the same start), in one pass over both lists; a group
+    # ends where the next item starts more than ``tolerance`` after the group's end. (Two
+    # indices rather than heapq.merge: most calls of a service's ingest merge one timestamp
+    # into one or two events, where building the merge costs more than the work.)
     outcome = SpanMerge([], [], 0, 0, 0)
     kinds = [0, 0, 0]  # changed events holding 0, 1, 2+ existing events
-    group: list[tuple[int, int, int, int]] = []
-    end = 0
-    for item in items:
-        if group and item[0] - end > tolerance:
-            _close_group(group, outcome, kinds)
-            group = []
-        end = max(end, item[1]) if group else item[1]
-        group.append(item)
-    _close_group(group, outcome, kinds)
+    group = _Group()
+    span_count, stamp_count = len(spans), len(timestamps)
+    next_span = next_stamp = 0
+    while next_span < span_count or next_stamp < stamp_count:
+        if next_stamp == stamp_count or (
+            next_span < span_count and spans[next_span][0] <= timestamps[next_stamp]
+        ):
+            start, end, count = spans[next_span]
+            member = next_span
+            next_span += 1
+        else:
+            start = end = timestamps[next_stamp]
+            count = 1
+            member = _NEW
+            next_stamp += 1
+        if group.open and start - group.end > tolerance:
+            group.close(outcome, kinds)
+        group.add(start, end, count, member)
+    group.close(outcome, kinds)
     return outcome._replace(created=kinds[0], extended=kinds[1], merged=kinds[2])
 
 
-def _close_group(
-    group: list[tuple[int, int, int, int]], outcome: SpanMerge, kinds: list[int]
-) -> None:
-    """Record a finished group of :func:`merge_timestamps` unless it is an unchanged event."""
-    members = [index for _, _, _, index in group if index != _NEW]
-    if len(members) == len(group) and len(members) < 2:
-        return  # no group, or an existing event that nothing reached
-    outcome.spans.append(
-        (group[0][0], max(item[1] for item in group), sum(item[2] for item in group))
-    )
-    outcome.replaced.extend(members)
-    kinds[min(len(members), 2)] += 1
+class _Group:
+    """The group :func:`merge_timestamps` is building: its extent, count and members."""
+
+    __slots__ = ("open", "start", "end", "count", "members", "new")
+
+    def __init__(self) -> None:
+        self.open = False
+        self.start = self.end = self.count = 0
+        self.members: list[int] = []
+        self.new = False
+
+    def add(self, start: int, end: int, count: int, member: int) -> None:
+        """Add an existing event (``member`` its index) or a new timestamp (``_NEW``)."""
+        if self.open:
+            self.end = max(self.end, end)
+            self.count += count
+        else:
+            self.open = True
+            self.start, self.end, self.count = start, end, count
+            self.members = []
+            self.new = False
+        if member == _NEW:
+            self.new = True
+        else:
+            self.members.append(member)
+
+    def close(self, outcome: SpanMerge, kinds: list[int]) -> None:
+        """Record the group unless it is an existing event that nothing reached."""
+        if not self.open:
+            return
+        self.open = False
+        members = self.members
+        if not self.new and len(members) < 2:
+            return
+        outcome.spans.append((self.start, self.end, self.count))
+        outcome.replaced.extend(members)
+        kinds[min(len(members), 2)] += 1
 
 
 def event_sort_key(event: OutageEvent) -> tuple[object, str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from datetime import datetime, timedelta, timezone
 
 import attrs
@@ -327,3 +328,62 @@ def test_events_never_overlap_and_count_every_timestamp(records: list[OutageReco
     for series in by_key.values():
         for before, after in zip(series, series[1:]):
             assert after.start_time - before.end_time > DEFAULT_TOLERANCE
+
+
+def _reference_merge(
+    spans: list[tuple[int, int, int]], timestamps: list[int], tolerance: int
+) -> tuple[list[tuple[int, int, int]], list[int], tuple[int, int, int]]:
+    """merge_timestamps as first written (heapq.merge of both lists): the differential oracle."""
+    items = heapq.merge(
+        ((start, end, count, index) for index, (start, end, count) in enumerate(spans)),
+        ((stamp, stamp, 1, -1) for stamp in timestamps),
+        key=lambda item: item[0],
+    )
+    made: list[tuple[int, int, int]] = []
+    replaced: list[int] = []
+    kinds = [0, 0, 0]
+
+    def close(group: list[tuple[int, int, int, int]]) -> None:
+        members = [index for _, _, _, index in group if index != -1]
+        if len(members) == len(group) and len(members) < 2:
+            return
+        made.append((group[0][0], max(i[1] for i in group), sum(i[2] for i in group)))
+        replaced.extend(members)
+        kinds[min(len(members), 2)] += 1
+
+    group: list[tuple[int, int, int, int]] = []
+    end = 0
+    for item in items:
+        if group and item[0] - end > tolerance:
+            close(group)
+            group = []
+        end = max(end, item[1]) if group else item[1]
+        group.append(item)
+    close(group)
+    return made, replaced, (kinds[0], kinds[1], kinds[2])
+
+
+@st.composite
+def _spans_and_stamps(draw: st.DrawFn) -> tuple[list[tuple[int, int, int]], list[int], int]:
+    """Sorted disjoint events (some closer than the tolerance), new timestamps, a tolerance."""
+    tolerance = draw(st.integers(min_value=0, max_value=20))
+    cuts = sorted(draw(st.sets(st.integers(min_value=-200, max_value=200), max_size=12)))
+    spans = [
+        (first, last, draw(st.integers(min_value=1, max_value=5)))
+        for first, last in zip(cuts[::2], cuts[1::2])
+    ]
+    stamps = sorted(draw(st.sets(st.integers(min_value=-250, max_value=250), max_size=8)))
+    return spans, stamps, tolerance
+
+
+@given(case=_spans_and_stamps())
+def test_merge_timestamps_equals_its_first_definition(
+    case: tuple[list[tuple[int, int, int]], list[int], int],
+) -> None:
+    """The two-index merge gives the spans, replacements and counts of the heapq.merge one."""
+    spans, stamps, tolerance = case
+    outcome = merge_timestamps(spans, stamps, tolerance)
+    made, replaced, kinds = _reference_merge(spans, stamps, tolerance)
+    assert outcome.spans == made
+    assert outcome.replaced == replaced
+    assert (outcome.created, outcome.extended, outcome.merged) == kinds
