@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from outages_processor.errors import EventStoreBusyError, EventStoreError
 from outages_processor.models.events import OutageRecord
 from outages_processor.stores.event_store import EventStore
+from outages_processor.stores._sqlite import is_busy, transaction
 from outages_processor.stores.status_store import StatusDatabase
 
 RECORD = OutageRecord("c1", "led", datetime(2023, 1, 1, tzinfo=timezone.utc))
@@ -61,3 +63,50 @@ def test_a_writer_checkpoints_every_64_mib_of_log_not_every_1000_pages(
         assert db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 16384
         assert db.execute("PRAGMA journal_size_limit").fetchone()[0] == 64 << 20
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def _holder(path: Path) -> sqlite3.Connection:
+    """A connection holding the write lock of a WAL database at ``path``."""
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("PRAGMA journal_mode = WAL")
+    holder.execute("CREATE TABLE IF NOT EXISTS t (x)")
+    holder.execute("BEGIN IMMEDIATE")
+    return holder
+
+
+def test_a_waiting_writer_gets_the_lock_once_the_other_commits(tmp_path: Path) -> None:
+    """A writer waits for another's transaction, then writes; its busy timeout stays as set."""
+    path = tmp_path / "db.sqlite"
+    holder = _holder(path)
+    waiter = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+    release = threading.Timer(0.05, lambda: holder.execute("COMMIT"))
+    release.start()
+    try:
+        with transaction(waiter) as db:
+            db.execute("INSERT INTO t VALUES (1)")
+        assert waiter.execute("SELECT count(*) FROM t").fetchone()[0] == 1
+        assert waiter.execute("PRAGMA busy_timeout").fetchone()[0] == 30_000
+    finally:
+        release.join()
+        waiter.close()
+        holder.close()
+
+
+@pytest.mark.parametrize("timeout", [0.0, 0.05])
+def test_a_writer_past_its_busy_timeout_fails_busy_and_keeps_its_timeout(
+    tmp_path: Path, timeout: float
+) -> None:
+    """Past the busy timeout the wait ends in SQLite's busy error; nothing is left half-set."""
+    path = tmp_path / "db.sqlite"
+    holder = _holder(path)
+    waiter = sqlite3.connect(path, isolation_level=None, timeout=timeout)
+    try:
+        with pytest.raises(sqlite3.OperationalError) as caught:
+            with transaction(waiter):
+                pass
+        assert is_busy(caught.value)
+        assert not waiter.in_transaction
+        assert waiter.execute("PRAGMA busy_timeout").fetchone()[0] == round(timeout * 1000)
+    finally:
+        waiter.close()
+        holder.close()
