@@ -156,18 +156,29 @@ class InputDataError(OutagesError):
     Attributes:
         path: the file (``"-"`` for standard input), or None for in-memory input.
         line: the 1-based line number of the bad row, or None when no line applies.
+        row: the 1-based row number of the bad row of a file without lines (Parquet:
+            ``polls.parquet:row 3``), or None.
         reason: what is wrong, without the location.
     """
 
-    def __init__(self, reason: str, *, path: str | None = None, line: int | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        row: int | None = None,
+    ) -> None:
+        where = f"row {row}" if row is not None else None if line is None else str(line)
         location = ""
         if path is not None:
-            location = f"{path}:{line}: " if line is not None else f"{path}: "
-        elif line is not None:
-            location = f"line {line}: "
+            location = f"{path}:{where}: " if where is not None else f"{path}: "
+        elif where is not None:
+            location = f"{where}: " if row is not None else f"line {where}: "
         super().__init__(f"{location}{reason}")
         self.path = path
         self.line = line
+        self.row = row
         self.reason = reason
 
 

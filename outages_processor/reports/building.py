@@ -4,6 +4,11 @@ Without an executor, large status files use a process pool over the machine's co
 small ones run in the calling thread; ``executor`` takes any
 :class:`concurrent.futures.Executor` (a Dask cluster's ``client.get_executor()`` included;
 its workers must be able to open the input path).
+
+A status input of several shards (files, globs, URLs: see
+:mod:`~outages_processor.inputs.status_sources`) is read shard by shard: each local CSV
+file in byte ranges on the executor, as a single file is, and the others (URLs, Parquet)
+in this thread, while the workers read; the polls of all shards are then combined.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ from outages_processor.reports.workers import (
 )
 from outages_processor.inputs import status_file
 from outages_processor.inputs.poll_blocks import StatusPart, group_polls
+from outages_processor.inputs.status_sources import StatusShards, read_shard, shard_error
 from outages_processor.inputs.tables import RowErrors, Source, source_name
 
 __all__ = ["PARALLEL_MIN_BYTES", "ProgressCallback", "build_report"]
@@ -101,6 +107,21 @@ class _Options:
         return cls(cast(Interpolation, interpolation), cast(OnError, on_error), seconds, progress)
 
 
+class _ReadMeter:
+    """Bytes of the status input read so far, reported as the ``reading`` stage."""
+
+    def __init__(self, progress: ProgressCallback | None, total: int = 0) -> None:
+        self.progress = progress
+        self.done = 0
+        self.total = total
+
+    def advance(self, count: int) -> None:
+        """Count ``count`` more bytes read, and report them."""
+        self.done += count
+        if self.progress is not None:
+            self.progress("reading", self.done, self.total)
+
+
 class _StatusReading:
     """Reading the status polls: started at once (on the executor), gathered later.
 
@@ -108,16 +129,22 @@ class _StatusReading:
     carriage returns) sends the whole file to the CSV module, in :meth:`result`.
     """
 
-    def __init__(self, status: StatusInput, runner: Runner, options: _Options) -> None:
+    def __init__(
+        self,
+        status: StatusInput,
+        runner: Runner,
+        options: _Options,
+        meter: _ReadMeter | None = None,
+    ) -> None:
         self.status = status
         self.runner = runner
         self.on_error = options.on_error
-        self.progress = options.progress
-        self.done = 0
+        # A shard of several shares their meter, which knows the total of them all.
+        self.meter = meter if meter is not None else _ReadMeter(options.progress)
+        self.own_meter = meter is None
         self.partitions = runner.workers if runner.executor is not None else 1
         self.parts: list[StatusPart] = []
         self.futures: dict[Future[StatusPart], int] = {}
-        self.total = 0
         source = as_source(status)
         if source is None:
             polls = cast(Iterable[Poll], status)
@@ -134,13 +161,12 @@ class _StatusReading:
         )
 
     def _advance(self, count: int) -> None:
-        self.done += count
-        if self.progress is not None:
-            self.progress("reading", self.done, self.total)
+        self.meter.advance(count)
 
     def _start(self, path: str | os.PathLike[str]) -> None:
         layout = status_file.read_status_layout(path)
-        self.total = layout.size - layout.data_start
+        if self.own_meter:
+            self.meter.total = layout.size - layout.data_start
         if self.runner.executor is None or layout.sequential:
             self.parts = [
                 status_file.read_status_part(
@@ -179,6 +205,65 @@ class _StatusReading:
         return self.parts
 
 
+class _ShardsReading:
+    """Reading a status input of several shards, gathered in shard order.
+
+    Each local CSV shard is a :class:`_StatusReading` (byte ranges on the executor); the
+    other shards (URLs, Parquet) are read in this thread, one after another, after the
+    local ones are started. A bad row (fail mode) is raised as its shard's ``file:line``.
+    """
+
+    def __init__(self, status: StatusShards, runner: Runner, options: _Options) -> None:
+        self.status = status
+        shards = status.shards
+        # Every local file's header first: a missing file fails before any is read.
+        layouts = [
+            status_file.read_status_layout(shard.location)
+            for shard in shards
+            if shard.local_csv
+        ]
+        meter = _ReadMeter(
+            options.progress, sum(layout.size - layout.data_start for layout in layouts)
+        )
+        partitions = runner.workers if runner.executor is not None else 1
+        self.readings: dict[int, _StatusReading | StatusPart] = {}
+        for index, shard in enumerate(shards):
+            if shard.local_csv:
+                own = Runner(runner.executor, runner.workers, _shard_spill(runner.spill, index))
+                self.readings[index] = _StatusReading(shard.location, own, options, meter)
+        for index, shard in enumerate(shards):
+            if not shard.local_csv:
+                self.readings[index] = read_shard(
+                    shard, partitions=partitions, on_error=options.on_error
+                )
+
+    def result(self) -> list[StatusPart]:
+        """Wait for the reading to finish; return the parts of every shard, in order.
+
+        Raises:
+            InputDataError: the first bad row (fail mode) of the first shard holding one.
+        """
+        parts: list[StatusPart] = []
+        for index, shard in enumerate(self.status.shards):
+            reading = self.readings[index]
+            shard_parts = reading.result() if isinstance(reading, _StatusReading) else [reading]
+            for part in shard_parts:
+                error = shard_error(shard, part)
+                if error is not None:
+                    raise error
+            parts.extend(shard_parts)
+        return parts
+
+
+def _shard_spill(spill: str | None, index: int) -> str | None:
+    """A spill folder of one shard's own: its byte ranges' files are named by offset."""
+    if spill is None:
+        return None
+    folder = os.path.join(spill, f"shard-{index}")
+    os.makedirs(folder, exist_ok=True)
+    return folder
+
+
 def build_report(  # pylint: disable=too-many-arguments  # the documented keyword options
     status: StatusInput,
     hours: HoursInput,
@@ -195,7 +280,12 @@ def build_report(  # pylint: disable=too-many-arguments  # the documented keywor
 
     Args:
         status: the status polls: a CSV path or text stream (``store_id, status,
-            timestamp_utc``), or :class:`~outages_processor.models.uptime.Poll` values.
+            timestamp_utc``), or :class:`~outages_processor.models.uptime.Poll` values;
+            or many files: a glob (``"polls/*.csv"``, ``**`` for any depth), URLs
+            (``https://``, or ``s3://`` and others with the extra ``fast``), or a list or
+            tuple of paths, globs and URLs; each a CSV or a Parquet (``.parquet``, ``.pq``)
+            file (see :mod:`~outages_processor.inputs.status_sources`). Their polls are
+            combined: a store's polls may span files.
         hours: business hours: a CSV path or stream (``store_id, dayOfWeek`` or ``day``,
             ``start_time_local, end_time_local``), or ``BusinessHours`` values.
         timezones: time zones: a CSV path or stream (``store_id, timezone_str``), or
@@ -219,8 +309,10 @@ def build_report(  # pylint: disable=too-many-arguments  # the documented keywor
         One row per store with at least one poll, sorted by store id.
 
     Raises:
-        InputDataError: a bad row (in fail mode) as ``file:line: what is wrong``, a file
-            that cannot be read, lacks a column, or has no valid status rows.
+        InputDataError: a bad row (in fail mode) as ``file:line: what is wrong`` (the
+            shard's file; ``file:row N`` in Parquet), a file or URL that cannot be read,
+            lacks a column, or has no valid status rows; a glob that matches no file; an
+            optional dependency missing for a URL or Parquet shard.
         ReportError: a worker process died (killed when memory ran out, for example):
             run with ``jobs=1`` or more memory.
         ValueError: an invalid argument (interpolation, on_error, jobs, a ``now`` that is
@@ -287,7 +379,11 @@ def _build(
 ) -> UptimeReport:
     """Read the inputs and compute the report, on the runner's executor."""
     errors = RowErrors(options.on_error)
-    reading = _StatusReading(status, runner, options)
+    reading = (
+        _ShardsReading(status, runner, options)
+        if isinstance(status, StatusShards)
+        else _StatusReading(status, runner, options)
+    )
     # The hours and time zones are read here while the workers read the status file.
     schedule_error: InputDataError | None = None
     schedules: dict[str, Schedule] = {}
@@ -356,13 +452,25 @@ def uses_pool(status: StatusInput) -> bool:
 
 
 def _is_large(status: object) -> bool:
-    """True for a status file large enough to be worth a process pool."""
+    """True for a status file (or local CSV shards) large enough to be worth a process pool."""
+    if isinstance(status, StatusShards):
+        return _local_bytes(status) >= PARALLEL_MIN_BYTES
     if not isinstance(status, (str, os.PathLike)):
         return False
     try:
         return os.path.getsize(status) >= PARALLEL_MIN_BYTES
     except OSError:
         return False
+
+
+def _local_bytes(status: StatusShards) -> int:
+    """The bytes of a status input's local CSV shards (the ones read in byte ranges)."""
+    total = 0
+    for shard in status.shards:
+        if shard.local_csv:
+            with contextlib.suppress(OSError):
+                total += os.path.getsize(shard.location)
+    return total
 
 
 def _check_parts(

@@ -29,6 +29,7 @@ from outages_processor.models.schedules import DEFAULT_TIMEZONE, Schedule, Slot,
 from outages_processor.models.uptime import BusinessHours, Poll, StoreTimezone
 from outages_processor.inputs.hours import HOURS_COLUMNS, read_business_hours
 from outages_processor.inputs.status_rows import STATUS_COLUMNS
+from outages_processor.inputs.status_sources import StatusShards, status_shards
 from outages_processor.inputs.tables import MEMORY, RowErrors, Source
 from outages_processor.inputs.timezones import TIMEZONE_COLUMNS, is_time_zone, read_timezones
 
@@ -46,7 +47,12 @@ __all__ = [
 RowsInput: TypeAlias = Iterable[Mapping[str, Any]] | Iterable[Sequence[Any]]
 """Rows in memory: mappings with the CSV column names, or tuples in the CSV column order (a
 pandas DataFrame is accepted too; pandas is not a dependency, so it is not named here)."""
-StatusInput: TypeAlias = Source | Iterable[Poll] | RowsInput
+StatusInput: TypeAlias = (
+    Source | Sequence[str | os.PathLike[str]] | StatusShards | Iterable[Poll] | RowsInput
+)
+"""The status polls: a CSV path or text stream, a glob, a URL, a list or tuple of paths,
+globs and URLs (CSV or Parquet: see :mod:`~outages_processor.inputs.status_sources`), polls,
+or rows."""
 HoursInput: TypeAlias = Source | Iterable[BusinessHours] | RowsInput
 TimezonesInput: TypeAlias = Source | Iterable[StoreTimezone] | RowsInput
 
@@ -80,7 +86,9 @@ def accepted_inputs(
 ) -> tuple[StatusInput, HoursInput, TimezonesInput]:
     """Check the three inputs' types; DataFrames and rows become CSV text streams.
 
-    A CSV path or text stream is kept as it is, and so are model values. A pandas
+    A CSV path or text stream is kept as it is, and so are model values. A status input
+    that names several files, a glob, a URL or a Parquet file becomes its
+    :class:`~outages_processor.inputs.status_sources.StatusShards` (globs expanded). A pandas
     DataFrame (detected without importing pandas) and an iterable of row mappings or
     tuples become a lazy text stream of the CSV a file of them would hold, read by the
     file readers, so the rules of the files (column names, the ``day`` alias, extra
@@ -114,12 +122,19 @@ def accepted_inputs(
     Raises:
         TypeError: an input of a type not accepted, or rows (the first one is looked at
             here; a later one when read) that are neither mappings, tuples nor models.
+        InputDataError: a status glob that matches no file.
     """
     return (
-        cast(StatusInput, _accepted(status, _STATUS)),
+        cast(StatusInput, _accepted_status(status)),
         cast(HoursInput, _accepted(hours, _HOURS)),
         cast(TimezonesInput, _accepted(timezones, _TIMEZONES)),
     )
+
+
+def _accepted_status(value: object) -> object:
+    """The status input as the readers take it: its shards when it names files to expand."""
+    shards = value if isinstance(value, StatusShards) else status_shards(value)
+    return shards if shards is not None else _accepted(value, _STATUS)
 
 
 def _accepted(value: object, kind: _Kind) -> object:

@@ -32,6 +32,7 @@ from outages_processor.core.uptime import WEEK
 from outages_processor.errors import StatusStoreError
 from outages_processor.inputs.poll_blocks import PollCollector, StatusPart
 from outages_processor.inputs.status_rows import iter_poll_rows
+from outages_processor.inputs.status_sources import StatusShards, iter_shard_rows
 from outages_processor.inputs.tables import RowErrors
 from outages_processor.models.common import OnError, ProgressCallback
 from outages_processor.models.schedules import Schedule, Slot
@@ -314,6 +315,12 @@ class _Counted:
 def _poll_rows(status: object, errors: RowErrors) -> Iterator[tuple[str, int, bool]]:
     """The polls of a status input as ``(store_id, at_us, active)``, read by the readers."""
     accepted = accepted_inputs(status, (), ())[0]
+    if isinstance(accepted, StatusShards):
+        # Many files (a glob, a list, URLs, Parquet): their polls, shard after shard.
+        for shard in accepted.shards:
+            for store_id, active, seconds in iter_shard_rows(shard, errors=errors):
+                yield store_id, epoch_micros(epoch_seconds_datetime(seconds)), active
+        return
     source = as_source(accepted)
     if source is None:
         for poll in cast(Iterable[Poll], accepted):

@@ -7,6 +7,7 @@ store, do the job, write what it produced, close.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -27,7 +28,7 @@ __all__ = ["load_store", "prune_store", "run_store_report"]
 def load_store(  # pylint: disable=too-many-arguments  # the three inputs, and options
     db: str | os.PathLike[str],
     *,
-    status: str | os.PathLike[str] | None = None,
+    status: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
     hours: str | os.PathLike[str] | None = None,
     timezones: str | os.PathLike[str] | None = None,
     on_error: OnError = "fail",
@@ -37,7 +38,9 @@ def load_store(  # pylint: disable=too-many-arguments  # the three inputs, and o
 
     Args:
         db: the status database (created when missing).
-        status: a status CSV whose polls are added, or None.
+        status: a status file whose polls are added, or several (a list, a glob, URLs,
+            CSV or Parquet: as the status of :func:`~outages_processor.reports.build_report`),
+            or None.
         hours: a business hours CSV replacing the stored rows, or None to keep them.
         timezones: a time zones CSV replacing the stored rows, or None to keep them.
         on_error: as :meth:`StatusStore.load`.

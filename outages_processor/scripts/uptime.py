@@ -91,10 +91,12 @@ def _database_path(value: Optional[str]) -> Optional[str]:
 
 _STATUS_OPTION = typer.Option(
     "--status",
-    help="Status polls CSV: store_id, status (active|inactive), timestamp_utc.",
+    help="Status polls: store_id, status (active|inactive), timestamp_utc. A CSV file, or "
+    "Parquet (.parquet, .pq; needs the fast extra); a glob in quotes (polls/*.csv, ** for "
+    "any depth of folders), expanded here; or a URL (http:// or https://; s3:// and other "
+    "schemes with the fast extra). Repeat --status for several: their polls are combined.",
     show_default=False,
-    dir_okay=False,
-    metavar="FILE",
+    metavar="FILE|GLOB|URL",
 )
 _HOURS_OPTION = typer.Option(
     "--hours",
@@ -122,7 +124,7 @@ _DB_OPTION = typer.Option(
 
 
 def _report_store(
-    db: Optional[str], files: Sequence[Optional[Path]], on_error: OnError, rejects: Optional[Path]
+    db: Optional[str], files: Sequence[object], on_error: OnError, rejects: Optional[Path]
 ) -> Optional[str]:
     """The store a report reads, or None for the three files; a usage error if mixed.
 
@@ -147,7 +149,7 @@ def _report_store(
 
 @app.command()
 def ingest(  # pylint: disable=too-many-arguments,too-many-positional-arguments
-    status: Annotated[Optional[Path], _STATUS_OPTION] = None,
+    status: Annotated[Optional[list[str]], _STATUS_OPTION] = None,
     hours: Annotated[Optional[Path], _HOURS_OPTION] = None,
     timezones: Annotated[Optional[Path], _TIMEZONES_OPTION] = None,
     db: Annotated[str, _DB_OPTION] = DEFAULT_DB,
@@ -165,7 +167,7 @@ def ingest(  # pylint: disable=too-many-arguments,too-many-positional-arguments
     time zones, when given, replace the stored ones. All in one transaction: stored
     completely or not at all.
     """
-    if status is None and hours is None and timezones is None:
+    if not status and hours is None and timezones is None:
         fail("give at least one of --status, --hours and --timezones", EXIT_USAGE)
     check_rejects(rejects, on_error)
     check_writable(rejects)
@@ -175,7 +177,7 @@ def ingest(  # pylint: disable=too-many-arguments,too-many-positional-arguments
     with reported_errors(), _skip_hint(on_error):
         result = load_store(
             db,
-            status=status,
+            status=_status_input(status),
             hours=hours,
             timezones=timezones,
             on_error=on_error,
@@ -232,7 +234,7 @@ def prune(
 
 @app.command()
 def report(  # pylint: disable=too-many-arguments,too-many-positional-arguments,too-many-locals
-    status: Annotated[Optional[Path], _STATUS_OPTION] = None,
+    status: Annotated[Optional[list[str]], _STATUS_OPTION] = None,
     hours: Annotated[Optional[Path], _HOURS_OPTION] = None,
     timezones: Annotated[Optional[Path], _TIMEZONES_OPTION] = None,
     db: Annotated[
@@ -298,7 +300,8 @@ def report(  # pylint: disable=too-many-arguments,too-many-positional-arguments,
     uptime_last_hour (minutes), uptime_last_day (hours), uptime_last_week (hours),
     downtime_last_hour (minutes), downtime_last_day (hours), downtime_last_week (hours).
     """
-    store = _report_store(db, (status, hours, timezones), on_error, rejects)
+    status_input = _status_input(status)
+    store = _report_store(db, (status_input, hours, timezones), on_error, rejects)
     check_rejects(rejects, on_error)
     check_writable(output)
     check_writable(rejects)
@@ -313,7 +316,7 @@ def report(  # pylint: disable=too-many-arguments,too-many-positional-arguments,
     # them); a report on stdout that cannot be written is one line and exit 3.
     with stdout_data() as stdout, reported_errors(), _skip_hint(on_error), bars as progress:
         result = run_report(
-            cast(Path, status),
+            cast("str | list[str]", status_input),
             cast(Path, hours),
             cast(Path, timezones),
             stdout if output is None else output,
@@ -326,6 +329,13 @@ def report(  # pylint: disable=too-many-arguments,too-many-positional-arguments,
         )
     if not quiet:
         _summary(result, output, rejects)
+
+
+def _status_input(values: Optional[list[str]]) -> str | list[str] | None:
+    """The ``--status`` values as the library takes them: one path, glob or URL, or a list."""
+    if not values:
+        return None
+    return values[0] if len(values) == 1 else list(values)
 
 
 def _report_from_store(
@@ -361,11 +371,14 @@ def _skip_hint(on_error: OnError) -> Iterator[None]:
     try:
         yield
     except InputDataError as err:
-        # Line 1 is the header: a bad header cannot be skipped.
-        if on_error == "skip" or err.line is None or err.line < 2:
+        # Line 1 is the header: a bad header cannot be skipped. (A Parquet row has a row
+        # number instead of a line, and no header line.)
+        if on_error == "skip" or (err.row is None and (err.line is None or err.line < 2)):
             raise
         hint = "(fix the row, or leave bad rows out with --on-error skip)"
-        raise InputDataError(f"{err.reason} {hint}", path=err.path, line=err.line) from err
+        raise InputDataError(
+            f"{err.reason} {hint}", path=err.path, line=err.line, row=err.row
+        ) from err
 
 
 def _summary(result: UptimeReport, output: Optional[Path], rejects: Optional[Path]) -> None:

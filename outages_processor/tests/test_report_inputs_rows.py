@@ -138,7 +138,8 @@ def test_a_bad_row_is_a_reject_when_skipping(which: str, kind: str, tmp_path: Pa
         (lambda _: None, "got NoneType"),
         (lambda _: b"status.csv", "got bytes"),
         (lambda rows: rows[0], "got dict"),
-        (lambda _: ["store_id,status"], "row 1 is a str"),
+        # (a list of strings alone is a list of status files: issue 10)
+        (lambda _: ["store_id,status", 1001], "row 1 is a str"),
         (lambda _: [1001], "row 1 is a int"),
         (lambda rows: [rows[0], tuple(rows[1].values())], "row 2 is a tuple"),
         (lambda rows: [tuple(rows[0].values()), rows[1]], "row 2 is a dict"),
