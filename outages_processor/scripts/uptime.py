@@ -10,16 +10,18 @@ import contextlib
 import enum
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional, cast
+from typing import TYPE_CHECKING, Annotated, Any, Optional, cast
 
 import typer
 
 from outages_processor._time import format_utc_text
 from outages_processor.models.common import OnError
 from outages_processor.scripts._common import (
+    EXIT_NEEDS_FIX,
+    EXIT_TRANSIENT,
     EXIT_USAGE,
     check_rejects,
     check_writable,
@@ -96,6 +98,13 @@ _STATUS_OPTION = typer.Option(
     dir_okay=False,
     metavar="FILE",
 )
+_REPORT_STATUS_OPTION = typer.Option(
+    "--status",
+    help="Status polls CSV: store_id, status (active|inactive), timestamp_utc. With "
+    "--scheduler, repeat it for each shard: a path on the workers' machines or an http(s) URL.",
+    show_default=False,
+    metavar="FILE",
+)
 _HOURS_OPTION = typer.Option(
     "--hours",
     help="Business hours CSV: store_id, dayOfWeek (or day; 0 = Monday), "
@@ -122,7 +131,7 @@ _DB_OPTION = typer.Option(
 
 
 def _report_store(
-    db: Optional[str], files: Sequence[Optional[Path]], on_error: OnError, rejects: Optional[Path]
+    db: Optional[str], files: Sequence[object], on_error: OnError, rejects: Optional[Path]
 ) -> Optional[str]:
     """The store a report reads, or None for the three files; a usage error if mixed.
 
@@ -232,7 +241,7 @@ def prune(
 
 @app.command()
 def report(  # pylint: disable=too-many-arguments,too-many-positional-arguments,too-many-locals
-    status: Annotated[Optional[Path], _STATUS_OPTION] = None,
+    status: Annotated[Optional[list[str]], _REPORT_STATUS_OPTION] = None,
     hours: Annotated[Optional[Path], _HOURS_OPTION] = None,
     timezones: Annotated[Optional[Path], _TIMEZONES_OPTION] = None,
     db: Annotated[
@@ -291,6 +300,16 @@ def report(  # pylint: disable=too-many-arguments,too-many-positional-arguments,
         bool,
         typer.Option("--quiet", "-q", help="No progress bar and no summary on stderr."),
     ] = False,
+    scheduler: Annotated[
+        Optional[str],
+        typer.Option(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="Run on the Dask cluster of this scheduler (tcp://host:8786): its workers "
+            "read the --status shards themselves. Needs the dask extra.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Compute each store's uptime and downtime within business hours, as CSV.
 
@@ -299,6 +318,7 @@ def report(  # pylint: disable=too-many-arguments,too-many-positional-arguments,
     downtime_last_hour (minutes), downtime_last_day (hours), downtime_last_week (hours).
     """
     store = _report_store(db, (status, hours, timezones), on_error, rejects)
+    _check_scheduler(scheduler, status, store, jobs)
     check_rejects(rejects, on_error)
     check_writable(output)
     check_writable(rejects)
@@ -308,12 +328,19 @@ def report(  # pylint: disable=too-many-arguments,too-many-positional-arguments,
     # pylint: disable-next=import-outside-toplevel
     from outages_processor.reports import run_report
 
+    shards = cast(list[str], status)
     bars = progress_bars(enabled=not quiet and stderr_is_terminal())
     # The report and the rejects file appear together or not at all (run_report stages
     # them); a report on stdout that cannot be written is one line and exit 3.
-    with stdout_data() as stdout, reported_errors(), _skip_hint(on_error), bars as progress:
+    with (
+        _cluster_client(scheduler) as cluster,
+        stdout_data() as stdout,
+        reported_errors(),
+        _skip_hint(on_error),
+        bars as progress,
+    ):
         result = run_report(
-            cast(Path, status),
+            shards if cluster is not None else Path(shards[0]),
             cast(Path, hours),
             cast(Path, timezones),
             stdout if output is None else output,
@@ -323,9 +350,58 @@ def report(  # pylint: disable=too-many-arguments,too-many-positional-arguments,
             jobs=jobs,
             on_error=on_error,
             progress=progress,
+            cluster=cluster,
         )
     if not quiet:
         _summary(result, output, rejects)
+
+
+def _check_scheduler(
+    scheduler: Optional[str], status: Optional[list[str]], store: Optional[str], jobs: Optional[int]
+) -> None:
+    """Refuse options that do not go with ``--scheduler`` (or without it): exit 2."""
+    if scheduler is None:
+        if status is not None and len(status) > 1:
+            fail("give one --status file (several shards only with --scheduler)", EXIT_USAGE)
+        return
+    if store is not None:
+        fail("--scheduler reports from --status shards, not from --db", EXIT_USAGE)
+    if jobs is not None:
+        fail("--jobs applies to this machine, not to --scheduler", EXIT_USAGE)
+
+
+@contextlib.contextmanager
+def _cluster_client(address: Optional[str]) -> Iterator[object | None]:
+    """A Dask client connected to the scheduler at ``address``, or None without one.
+
+    Raises:
+        typer.Exit: dask is not installed (exit 3), the address is not one (exit 2), or
+            the scheduler cannot be reached within dask's connect timeout (exit 1).
+    """
+    if address is None:
+        yield None
+        return
+    try:
+        # pylint: disable-next=import-outside-toplevel  # the optional dask extra
+        import distributed
+    except ImportError:
+        fail(
+            "--scheduler needs dask and distributed: pip install 'outages_processor[dask]'",
+            EXIT_NEEDS_FIX,
+        )
+    try:
+        # (distributed is untyped, or Any where it is not installed.)
+        client = cast(Callable[[str], Any], distributed.Client)(address)
+    except ValueError as err:
+        fail(f"--scheduler {address!r} is not a scheduler address: {err}", EXIT_USAGE)
+    except OSError as err:
+        fail(
+            f"cannot reach the Dask scheduler at {address}: {err}; check the address and "
+            "that the scheduler is running",
+            EXIT_TRANSIENT,
+        )
+    with client:
+        yield client
 
 
 def _report_from_store(
