@@ -9,9 +9,10 @@
 
 The modules, each using only those listed after it: ``service`` (the report service),
 ``writing`` (the command line's whole job), ``report_csv`` (the report CSV format, written
-and read), ``building`` (the use case), ``workers`` (the work that runs in worker
-processes), ``spill`` (poll data passed to workers through files), ``states`` (a report's
-saved state and locks), ``inputs`` (what the inputs may be, and the stores' schedules).
+and read), ``building`` (the use case), ``cluster`` (the use case on a Dask cluster, whose
+workers read the status shards), ``workers`` (the work that runs in worker processes),
+``spill`` (poll data passed to workers through files), ``states`` (a report's saved state
+and locks), ``inputs`` (what the inputs may be, and the stores' schedules).
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@
 Without an executor, large status files use a process pool over the machine's cores, and
 small ones run in the calling thread; ``executor`` takes any
 :class:`concurrent.futures.Executor` (a Dask cluster's ``client.get_executor()`` included;
-its workers must be able to open the input path).
+its workers must be able to open the input path). ``cluster`` takes a Dask
+``distributed.Client``: the workers then read the status shards themselves and only report
+rows come back (:mod:`outages_processor.reports.cluster`).
 
 A status input of several shards (files, globs, URLs: see
 :mod:`~outages_processor.inputs.status_sources`) is read shard by shard: each local CSV
@@ -17,8 +19,7 @@ import contextlib
 import logging
 import os
 import stat
-from array import array
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, Future, as_completed
 from datetime import datetime
 from typing import Final, TypeAlias, cast
@@ -51,6 +52,7 @@ from outages_processor.reports.spill import save_schedules, spill_folder
 from outages_processor.reports.workers import (
     Runner,
     compute_partition,
+    partition_rows,
     read_part,
 )
 from outages_processor.inputs import status_file
@@ -275,6 +277,7 @@ def build_report(  # pylint: disable=too-many-arguments  # the documented keywor
     progress: ProgressCallback | None = None,
     jobs: int | None = None,
     on_error: OnError = "fail",
+    cluster: object | None = None,
 ) -> UptimeReport:
     """Compute each store's uptime and downtime within business hours.
 
@@ -304,6 +307,10 @@ def build_report(  # pylint: disable=too-many-arguments  # the documented keywor
         jobs: workers to use (default: the machine's cores); 1 runs in this thread.
         on_error: ``"fail"`` (default) stops at the first bad row; ``"skip"`` leaves bad
             rows out and returns them in the report's ``rejects``.
+        cluster: a Dask ``distributed.Client`` to run on instead (not with ``executor``;
+            ``jobs`` does not apply): ``status`` is then a path or an ``http(s)`` URL, or a
+            list of them (shards), each opened by a worker; see
+            :func:`~outages_processor.reports.cluster.report_on_cluster`.
 
     Returns:
         One row per store with at least one poll, sorted by store id.
@@ -316,10 +323,12 @@ def build_report(  # pylint: disable=too-many-arguments  # the documented keywor
         ReportError: a worker process died (killed when memory ran out, for example):
             run with ``jobs=1`` or more memory.
         ValueError: an invalid argument (interpolation, on_error, jobs, a ``now`` that is
-            not a timestamp).
+            not a timestamp), or both ``executor`` and ``cluster``.
         TypeError: ``now`` or an input of a type not accepted (the message says which are).
     """
     options = _Options.check(now, interpolation, on_error, progress)
+    if cluster is not None:
+        return _on_cluster(cluster, executor, status, hours, timezones, options)
     status, hours, timezones = accepted_inputs(status, hours, timezones)
     if jobs is not None and jobs < 1:
         raise ValueError("jobs must be at least 1")
@@ -337,6 +346,34 @@ def build_report(  # pylint: disable=too-many-arguments  # the documented keywor
             # other executor (it may be a cluster) gets the data through itself.
             spill = stack.enter_context(spill_folder())
         return _build(Runner(executor, workers, spill), status, hours, timezones, options)
+
+
+def _on_cluster(  # pylint: disable=too-many-arguments,too-many-positional-arguments
+    cluster: object,
+    executor: Executor | None,
+    status: StatusInput,
+    hours: HoursInput,
+    timezones: TimezonesInput,
+    options: _Options,
+) -> UptimeReport:
+    """``build_report(..., cluster=client)``: the shards are read by the cluster's workers."""
+    if executor is not None:
+        raise ValueError("give either executor or cluster, not both")
+    # pylint: disable-next=import-outside-toplevel  # imports this module
+    from outages_processor.reports.cluster import report_on_cluster
+
+    _, hours, timezones = accepted_inputs((), hours, timezones)
+    return report_on_cluster(
+        cluster,
+        status,
+        hours,
+        timezones,
+        now=options.now,
+        interpolation=options.interpolation,
+        on_error=options.on_error,
+        progress=options.progress,
+        check_now=_warn_if_stale,
+    )
 
 
 def report_from_part(
@@ -529,7 +566,7 @@ def _compute(
     ]
     rows: list[StoreUptime] = []
     for future in as_completed(futures):
-        rows.extend(_rows(*future.result()))
+        rows.extend(partition_rows(*future.result()))
         if report is not None:
             report("computing", len(rows), total)
     # Each partition comes sorted, so this merges a few sorted runs.
@@ -542,12 +579,6 @@ def _stores_done(report: ProgressCallback | None, total: int) -> Callable[[int],
     if report is None:
         return None
     return lambda done: report("computing", done, total)
-
-
-def _rows(store_ids: list[str], values: array[float]) -> Iterator[StoreUptime]:
-    """Report rows from a partition's store ids and their six values each."""
-    for index, store_id in enumerate(store_ids):
-        yield StoreUptime(store_id, *values[6 * index : 6 * index + 6])
 
 
 def _store_key(row: StoreUptime) -> str:

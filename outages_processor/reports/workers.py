@@ -10,7 +10,7 @@ machine are in :mod:`outages_processor.reports.pool`).
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future
 from typing import Any, Final, TypeVar
 
@@ -20,13 +20,14 @@ from outages_processor.inputs.poll_blocks import PollBlock, StatusPart
 from outages_processor.inputs.status_file import StatusLayout, read_status_part
 from outages_processor.models.common import OnError
 from outages_processor.models.schedules import Schedule
-from outages_processor.models.uptime import Interpolation
+from outages_processor.models.uptime import Interpolation, StoreUptime
 from outages_processor.reports.spill import load_schedules, spill_part
 
 __all__ = [
     "PROGRESS_STORES",
     "Runner",
     "compute_partition",
+    "partition_rows",
     "read_part",
     "run_now",
 ]
@@ -106,6 +107,12 @@ def compute_partition(
         if progress is not None and not done % PROGRESS_STORES:
             progress(done)
     return store_ids, values
+
+
+def partition_rows(store_ids: list[str], values: array[float]) -> Iterator[StoreUptime]:
+    """Report rows from what :func:`compute_partition` returns (six values per store)."""
+    for index, store_id in enumerate(store_ids):
+        yield StoreUptime(store_id, *values[6 * index : 6 * index + 6])
 
 
 def _store_values(

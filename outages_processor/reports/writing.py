@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["run_report"]
 
 
-def run_report(  # pylint: disable=too-many-arguments  # build_report's options, and files
+def run_report(  # pylint: disable=too-many-arguments,too-many-locals  # the options, and files
     status: StatusInput,
     hours: HoursInput,
     timezones: TimezonesInput,
@@ -39,6 +39,7 @@ def run_report(  # pylint: disable=too-many-arguments  # build_report's options,
     progress: ProgressCallback | None = None,
     jobs: int | None = None,
     on_error: OnError = "fail",
+    cluster: object | None = None,
 ) -> UptimeReport:
     """Build a report and write it (and the skipped rows) as CSV: the command line's job.
 
@@ -55,6 +56,7 @@ def run_report(  # pylint: disable=too-many-arguments  # build_report's options,
         progress: as :func:`build_report`, plus the ``"writing"`` stage.
         jobs: as :func:`build_report`.
         on_error: as :func:`build_report`.
+        cluster: as :func:`build_report` (a Dask ``distributed.Client``).
 
     Returns:
         The report that was written.
@@ -74,6 +76,7 @@ def run_report(  # pylint: disable=too-many-arguments  # build_report's options,
         progress=progress,
         jobs=jobs,
         on_error=on_error,
+        cluster=cluster,
     )
     with output_files() as outputs:
         destination = (

@@ -10,16 +10,18 @@ import contextlib
 import enum
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional, cast
+from typing import TYPE_CHECKING, Annotated, Any, Optional, cast
 
 import typer
 
 from outages_processor._time import format_utc_text
 from outages_processor.models.common import OnError
 from outages_processor.scripts._common import (
+    EXIT_NEEDS_FIX,
+    EXIT_TRANSIENT,
     EXIT_USAGE,
     check_rejects,
     check_writable,
@@ -293,6 +295,17 @@ def report(  # pylint: disable=too-many-arguments,too-many-positional-arguments,
         bool,
         typer.Option("--quiet", "-q", help="No progress bar and no summary on stderr."),
     ] = False,
+    scheduler: Annotated[
+        Optional[str],
+        typer.Option(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="Run on the Dask cluster of this scheduler (tcp://host:8786): its workers "
+            "read the --status shards themselves (paths on the workers' machines, or URLs). "
+            "Needs the dask extra.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Compute each store's uptime and downtime within business hours, as CSV.
 
@@ -302,6 +315,7 @@ def report(  # pylint: disable=too-many-arguments,too-many-positional-arguments,
     """
     status_input = _status_input(status)
     store = _report_store(db, (status_input, hours, timezones), on_error, rejects)
+    _check_scheduler(scheduler, store, jobs)
     check_rejects(rejects, on_error)
     check_writable(output)
     check_writable(rejects)
@@ -314,7 +328,13 @@ def report(  # pylint: disable=too-many-arguments,too-many-positional-arguments,
     bars = progress_bars(enabled=not quiet and stderr_is_terminal())
     # The report and the rejects file appear together or not at all (run_report stages
     # them); a report on stdout that cannot be written is one line and exit 3.
-    with stdout_data() as stdout, reported_errors(), _skip_hint(on_error), bars as progress:
+    with (
+        _cluster_client(scheduler) as cluster,
+        stdout_data() as stdout,
+        reported_errors(),
+        _skip_hint(on_error),
+        bars as progress,
+    ):
         result = run_report(
             cast("str | list[str]", status_input),
             cast(Path, hours),
@@ -326,6 +346,7 @@ def report(  # pylint: disable=too-many-arguments,too-many-positional-arguments,
             jobs=jobs,
             on_error=on_error,
             progress=progress,
+            cluster=cluster,
         )
     if not quiet:
         _summary(result, output, rejects)
@@ -336,6 +357,50 @@ def _status_input(values: Optional[list[str]]) -> str | list[str] | None:
     if not values:
         return None
     return values[0] if len(values) == 1 else list(values)
+
+
+def _check_scheduler(scheduler: Optional[str], store: Optional[str], jobs: Optional[int]) -> None:
+    """Refuse options that do not go with ``--scheduler``: exit 2."""
+    if scheduler is None:
+        return
+    if store is not None:
+        fail("--scheduler reports from --status shards, not from --db", EXIT_USAGE)
+    if jobs is not None:
+        fail("--jobs applies to this machine, not to --scheduler", EXIT_USAGE)
+
+
+@contextlib.contextmanager
+def _cluster_client(address: Optional[str]) -> Iterator[object | None]:
+    """A Dask client connected to the scheduler at ``address``, or None without one.
+
+    Raises:
+        typer.Exit: dask is not installed (exit 3), the address is not one (exit 2), or
+            the scheduler cannot be reached within dask's connect timeout (exit 1).
+    """
+    if address is None:
+        yield None
+        return
+    try:
+        # pylint: disable-next=import-outside-toplevel  # the optional dask extra
+        import distributed
+    except ImportError:
+        fail(
+            "--scheduler needs dask and distributed: pip install 'outages_processor[dask]'",
+            EXIT_NEEDS_FIX,
+        )
+    try:
+        # (distributed is untyped, or Any where it is not installed.)
+        client = cast(Callable[[str], Any], distributed.Client)(address)
+    except ValueError as err:
+        fail(f"--scheduler {address!r} is not a scheduler address: {err}", EXIT_USAGE)
+    except OSError as err:
+        fail(
+            f"cannot reach the Dask scheduler at {address}: {err}; check the address and "
+            "that the scheduler is running",
+            EXIT_TRANSIENT,
+        )
+    with client:
+        yield client
 
 
 def _report_from_store(

@@ -319,13 +319,13 @@ def test_uptime_report_validates_now() -> None:
 
 @pytest.mark.dask
 def test_a_dask_cluster_works_as_the_executor(files: tuple[Path, Path, Path]) -> None:
-    """distributed's Client.get_executor() runs the report with the same rows."""
+    """distributed's Client.get_executor() (workers in processes) gives the same rows."""
     pytest.importorskip("dask")
     distributed = pytest.importorskip("distributed")
     alone = build_report(*files, jobs=1)
     with (
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
