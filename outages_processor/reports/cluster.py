@@ -4,7 +4,8 @@
 distributed are imported only by the caller that makes one, and on the workers). The graph
 of one report, for ``S`` shards and ``P`` partitions (``P`` >= the workers)::
 
-    read_shard(shard)            x S     a worker opens its shard (path or URL) and groups
+    read_shard(shard)            x S     a worker opens its shard (path or URL; CSV or
+                                         Parquet; globs expanded on the client) and groups
                                          its polls into P blocks by partition_of(store, P)
     shard_summary(part)          x S     to the client: latest poll, count, rejects, error
     part_block(part, p)          x S*P   stays on the worker that read the shard
@@ -35,6 +36,8 @@ from outages_processor._time import epoch_seconds_datetime
 from outages_processor.errors import InputDataError
 from outages_processor.inputs import status_file
 from outages_processor.inputs.poll_blocks import PollBlock, StatusPart
+from outages_processor.inputs.status_sources import Shard, status_shards
+from outages_processor.inputs.status_sources import read_shard as read_any_shard
 from outages_processor.inputs.tables import RowErrors
 from outages_processor.models.common import OnError, ProgressCallback, Reject
 from outages_processor.models.schedules import Schedule
@@ -151,6 +154,10 @@ def read_shard(source: str, partitions: int, on_error: OnError) -> StatusPart:
     Raises:
         InputDataError: the shard cannot be read, is empty, or lacks a column.
     """
+    shard = Shard.of(source)
+    if shard.parquet or (shard.url and not _is_url(source)):
+        # Parquet, and URLs of fsspec's file systems (s3://, gs://, ...): read whole.
+        return read_any_shard(shard, partitions=partitions, on_error=on_error)
     with open_shard(source) as path:
         if path == source:
             return _read_local(path, partitions, on_error)
@@ -204,14 +211,18 @@ def shard_sources(status: object) -> list[str]:
         TypeError: anything else (a stream or rows in memory cannot go to the workers).
         ValueError: an empty list.
     """
-    if isinstance(status, (str, os.PathLike)):
-        return [os.fspath(status)]
-    if isinstance(status, (list, tuple)) and all(
-        isinstance(item, (str, os.PathLike)) for item in status
+    if isinstance(status, (list, tuple)) and not status:
+        raise ValueError("no status shards: give at least one path or URL")
+    if isinstance(status, (str, os.PathLike)) or (
+        isinstance(status, (list, tuple))
+        and all(isinstance(item, (str, os.PathLike)) for item in status)
     ):
-        if not status:
-            raise ValueError("no status shards: give at least one path or URL")
-        return [os.fspath(item) for item in status]
+        # Globs are expanded here (a local one on this machine, an s3:// one by listing
+        # the bucket); each match then goes to a worker, which opens it itself.
+        shards = status_shards(status)
+        if shards is None:
+            return [os.fspath(cast("str | os.PathLike[str]", status))]
+        return [shard.location for shard in shards.shards]
     raise TypeError(
         "with cluster=, status must be a path or URL, or a list of them, that the workers "
         f"open themselves; not {type(status).__name__}"
@@ -350,7 +361,10 @@ def _check_summaries(
     """Raise the first bad status row, then a bad hours or zones row, then no polls at all."""
     for summary, source in zip(read, sources):
         if summary.error is not None:
-            raise InputDataError(summary.error[0], path=source, line=summary.error[1])
+            reason, number = summary.error
+            if Shard.of(source).parquet:  # named file.parquet:row N, as on one machine
+                raise InputDataError(reason, path=source, row=number)
+            raise InputDataError(reason, path=source, line=number)
     if schedule_error is not None:
         raise schedule_error
     if not sum(summary.polls for summary in read):

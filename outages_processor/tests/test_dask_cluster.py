@@ -124,6 +124,40 @@ def test_local_paths_and_a_given_now_give_the_single_machine_report(
 
 
 @pytest.mark.dask
+def test_a_glob_is_expanded_into_shards_for_the_workers(client: Any, tmp_path: Path) -> None:
+    """A glob stands for its sorted matches, each read by a worker."""
+    status, hours, zones = generate(4, stores=20).write(tmp_path)
+    (tmp_path / "polls").mkdir()
+    _shards(status, tmp_path / "polls", 3)
+    report = build_report(str(tmp_path / "polls" / "*.csv"), hours, zones, cluster=client)
+    assert _csv(report) == _csv(build_report(status, hours, zones))
+
+
+def _parquet_shard(csv_shard: Path) -> Path:
+    """The rows of a CSV shard as a Parquet file beside it (text columns)."""
+    pq = pytest.importorskip("pyarrow.parquet")
+    csv_module = pytest.importorskip("pyarrow.csv")
+    pa = pytest.importorskip("pyarrow")
+    options = csv_module.ConvertOptions(column_types={"store_id": pa.string()})
+    table = csv_module.read_csv(csv_shard, convert_options=options)
+    table = table.set_column(2, "timestamp_utc", table.column(2).cast(pa.string()))
+    target = csv_shard.with_suffix(".parquet")
+    pq.write_table(table, target)
+    return target
+
+
+@pytest.mark.dask
+def test_parquet_shards_give_the_single_machine_report(client: Any, tmp_path: Path) -> None:
+    """Parquet shards (beside CSV ones) are read by the workers into the same report."""
+    status, hours, zones = generate(6, stores=20).write(tmp_path)
+    first, *others = _shards(status, tmp_path, 3)
+    shards = [_parquet_shard(first), *others]
+    report = build_report(shards, hours, zones, cluster=client)
+    assert _csv(report) == _csv(build_report(shards, hours, zones))
+    assert _csv(report) == _csv(build_report(status, hours, zones))
+
+
+@pytest.mark.dask
 def test_the_workers_open_the_urls_not_the_client(
     client: Any, served: _Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
