@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from outages_processor.models.common import OnError
 from outages_processor.models.uptime import Interpolation, UptimeReport
-from outages_processor.reports.building import ProgressCallback, build_report
+from outages_processor.reports.building import Engine, ProgressCallback, build_report
 from outages_processor.reports.inputs import HoursInput, StatusInput, TimezonesInput
 from outages_processor.reports.report_csv import write_report_csv
 from outages_processor.stores.output_files import output_files
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["run_report"]
 
 
-def run_report(  # pylint: disable=too-many-arguments  # build_report's options, and files
+def run_report(  # pylint: disable=too-many-arguments,too-many-locals  # build_report's options
     status: StatusInput,
     hours: HoursInput,
     timezones: TimezonesInput,
@@ -39,6 +39,7 @@ def run_report(  # pylint: disable=too-many-arguments  # build_report's options,
     progress: ProgressCallback | None = None,
     jobs: int | None = None,
     on_error: OnError = "fail",
+    engine: Engine = "auto",
 ) -> UptimeReport:
     """Build a report and write it (and the skipped rows) as CSV: the command line's job.
 
@@ -55,6 +56,7 @@ def run_report(  # pylint: disable=too-many-arguments  # build_report's options,
         progress: as :func:`build_report`, plus the ``"writing"`` stage.
         jobs: as :func:`build_report`.
         on_error: as :func:`build_report`.
+        engine: as :func:`build_report`.
 
     Returns:
         The report that was written.
@@ -74,6 +76,7 @@ def run_report(  # pylint: disable=too-many-arguments  # build_report's options,
         progress=progress,
         jobs=jobs,
         on_error=on_error,
+        engine=engine,
     )
     with output_files() as outputs:
         destination = (
