@@ -10,7 +10,15 @@ from typing import ClassVar, Literal, TypeAlias, get_args
 
 import attrs
 
-__all__ = ["ON_ERROR_CHOICES", "OnError", "ProgressCallback", "Reject", "check_on_error"]
+__all__ = [
+    "ENGINES",
+    "ON_ERROR_CHOICES",
+    "Engine",
+    "OnError",
+    "ProgressCallback",
+    "Reject",
+    "check_on_error",
+]
 
 OnError: TypeAlias = Literal["fail", "skip"]
 """What to do with a bad input row: ``"fail"`` stops at the first one (an
@@ -18,6 +26,13 @@ OnError: TypeAlias = Literal["fail", "skip"]
 leaves it out and lists it among the result's rejects."""
 
 ON_ERROR_CHOICES: tuple[OnError, ...] = get_args(OnError)
+
+Engine: TypeAlias = Literal["auto", "python", "columnar"]
+"""How the uptime report reads a status file: ``"python"``, the pure readers;
+``"columnar"``, pyarrow and numpy (the ``fast`` extra); ``"auto"``, columnar when installed
+(and the file is large enough to repay importing them)."""
+
+ENGINES: tuple[Engine, ...] = get_args(Engine)
 
 ProgressCallback: TypeAlias = Callable[[str, int, int], None]
 """Called as ``progress(stage, done, total)`` while a job advances: ``stage`` names the

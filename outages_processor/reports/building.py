@@ -47,6 +47,7 @@ from outages_processor.reports.inputs import (
     as_source,
     read_schedules,
 )
+from outages_processor.reports.engines import ENGINES, Engine, check_engine, columnar_part
 from outages_processor.reports.pool import is_local_pool, process_pool, worker_deaths
 from outages_processor.reports.spill import save_schedules, spill_folder
 from outages_processor.reports.workers import (
@@ -60,7 +61,7 @@ from outages_processor.inputs.poll_blocks import StatusPart, group_polls
 from outages_processor.inputs.status_sources import StatusShards, read_shard, shard_error
 from outages_processor.inputs.tables import RowErrors, Source, source_name
 
-__all__ = ["PARALLEL_MIN_BYTES", "ProgressCallback", "build_report"]
+__all__ = ["ENGINES", "PARALLEL_MIN_BYTES", "Engine", "ProgressCallback", "build_report"]
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ class _Options:
     on_error: OnError
     now: float | None
     progress: ProgressCallback | None
+    engine: Engine = "auto"
 
     @classmethod
     def check(
@@ -92,13 +94,16 @@ class _Options:
         interpolation: str,
         on_error: str,
         progress: ProgressCallback | None,
+        engine: str = "auto",
     ) -> _Options:
         """Check the options a caller gave.
 
         Raises:
-            ValueError: an unknown interpolation or on_error, a ``now`` that is not a
-                timestamp, or one out of the range a report can take.
+            ValueError: an unknown interpolation, on_error or engine, a ``now`` that is not
+                a timestamp, or one out of the range a report can take.
         """
+        if engine not in ENGINES:
+            raise ValueError(f"unknown engine {engine!r}: use auto, python or columnar")
         if interpolation not in ("nearest", "previous"):
             raise ValueError(f"unknown interpolation {interpolation!r}: use nearest or previous")
         if on_error not in ("fail", "skip"):
@@ -106,7 +111,13 @@ class _Options:
         seconds = None
         if now is not None:
             seconds = report_now(now).timestamp()
-        return cls(cast(Interpolation, interpolation), cast(OnError, on_error), seconds, progress)
+        return cls(
+            cast(Interpolation, interpolation),
+            cast(OnError, on_error),
+            seconds,
+            progress,
+            engine,
+        )
 
 
 class _ReadMeter:
@@ -147,6 +158,7 @@ class _StatusReading:
         self.partitions = runner.workers if runner.executor is not None else 1
         self.parts: list[StatusPart] = []
         self.futures: dict[Future[StatusPart], int] = {}
+        self.engine = options.engine
         source = as_source(status)
         if source is None:
             polls = cast(Iterable[Poll], status)
@@ -154,8 +166,20 @@ class _StatusReading:
         elif not isinstance(source, (str, os.PathLike)) or not _is_regular_file(source):
             # A stream, or a pipe: it can be read only once, from start to end.
             self.parts = [self._sequential(source)]
-        else:
+        elif not self._columnar(source):
             self._start(source)
+
+    def _columnar(self, path: str | os.PathLike[str]) -> bool:
+        """Read a clean file with the columnar engine, if chosen; False: read it purely."""
+        part = columnar_part(path, self.engine, self.partitions)
+        if part is None:
+            return False
+        self.parts = [part]
+        layout = status_file.read_status_layout(path)  # the bytes the pure reader counts
+        if self.own_meter:
+            self.meter.total = layout.size - layout.data_start
+        self._advance(layout.size - layout.data_start)
+        return True
 
     def _sequential(self, source: Source) -> StatusPart:
         return status_file.read_status_sequential(
@@ -278,6 +302,7 @@ def build_report(  # pylint: disable=too-many-arguments  # the documented keywor
     jobs: int | None = None,
     on_error: OnError = "fail",
     cluster: object | None = None,
+    engine: Engine = "auto",
 ) -> UptimeReport:
     """Compute each store's uptime and downtime within business hours.
 
@@ -311,6 +336,11 @@ def build_report(  # pylint: disable=too-many-arguments  # the documented keywor
             ``jobs`` does not apply): ``status`` is then a path or an ``http(s)`` URL, or a
             list of them (shards), each opened by a worker; see
             :func:`~outages_processor.reports.cluster.report_on_cluster`.
+        engine: how a status file is read: ``"python"``, the pure readers;
+            ``"columnar"``, pyarrow and numpy (``pip install 'outages_processor[fast]'``),
+            for a local file whose rows are all clean (any other file, and any other
+            input, is read by the pure readers, so the report, the errors and the rejects
+            are the same); ``"auto"`` (default): columnar when installed.
 
     Returns:
         One row per store with at least one poll, sorted by store id.
@@ -322,11 +352,13 @@ def build_report(  # pylint: disable=too-many-arguments  # the documented keywor
             optional dependency missing for a URL or Parquet shard.
         ReportError: a worker process died (killed when memory ran out, for example):
             run with ``jobs=1`` or more memory.
-        ValueError: an invalid argument (interpolation, on_error, jobs, a ``now`` that is
-            not a timestamp), or both ``executor`` and ``cluster``.
+        ValueError: an invalid argument (interpolation, on_error, engine, jobs, a ``now``
+            that is not a timestamp), or both ``executor`` and ``cluster``.
+        ConfigError: ``engine="columnar"`` without the ``fast`` extra installed.
         TypeError: ``now`` or an input of a type not accepted (the message says which are).
     """
-    options = _Options.check(now, interpolation, on_error, progress)
+    options = _Options.check(now, interpolation, on_error, progress, engine)
+    check_engine(options.engine)
     if cluster is not None:
         return _on_cluster(cluster, executor, status, hours, timezones, options)
     status, hours, timezones = accepted_inputs(status, hours, timezones)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from outages_processor.models.common import OnError
 from outages_processor.models.uptime import Interpolation, UptimeReport
-from outages_processor.reports.building import ProgressCallback, build_report
+from outages_processor.reports.building import Engine, ProgressCallback, build_report
 from outages_processor.reports.inputs import HoursInput, StatusInput, TimezonesInput
 from outages_processor.reports.report_csv import write_report_csv
 from outages_processor.stores.output_files import output_files
@@ -40,6 +40,7 @@ def run_report(  # pylint: disable=too-many-arguments,too-many-locals  # the opt
     jobs: int | None = None,
     on_error: OnError = "fail",
     cluster: object | None = None,
+    engine: Engine = "auto",
 ) -> UptimeReport:
     """Build a report and write it (and the skipped rows) as CSV: the command line's job.
 
@@ -57,6 +58,7 @@ def run_report(  # pylint: disable=too-many-arguments,too-many-locals  # the opt
         jobs: as :func:`build_report`.
         on_error: as :func:`build_report`.
         cluster: as :func:`build_report` (a Dask ``distributed.Client``).
+        engine: as :func:`build_report`.
 
     Returns:
         The report that was written.
@@ -77,6 +79,7 @@ def run_report(  # pylint: disable=too-many-arguments,too-many-locals  # the opt
         jobs=jobs,
         on_error=on_error,
         cluster=cluster,
+        engine=engine,
     )
     with output_files() as outputs:
         destination = (

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional, cast
 import typer
 
 from outages_processor._time import format_utc_text
-from outages_processor.models.common import OnError
+from outages_processor.models.common import Engine, OnError
 from outages_processor.scripts._common import (
     EXIT_NEEDS_FIX,
     EXIT_TRANSIENT,
@@ -306,6 +306,15 @@ def report(  # pylint: disable=too-many-arguments,too-many-positional-arguments,
             show_default=False,
         ),
     ] = None,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            help="How the status file is read. python: the pure readers. columnar: pyarrow "
+            "and numpy, faster on large files (pip install 'outages_processor[fast]'); a file "
+            "with a bad row, quotes or another CSV variant is read the pure way, so the "
+            "report, errors and rejects are the same. auto: columnar when installed."
+        ),
+    ] = "auto",
 ) -> None:
     """Compute each store's uptime and downtime within business hours, as CSV.
 
@@ -347,6 +356,7 @@ def report(  # pylint: disable=too-many-arguments,too-many-positional-arguments,
             on_error=on_error,
             progress=progress,
             cluster=cluster,
+            engine=engine,
         )
     if not quiet:
         _summary(result, output, rejects)

@@ -1,0 +1,314 @@
+"""The columnar engine (pyarrow + numpy) gives the pure engine's report, errors and rejects."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from outages_processor.errors import InputDataError
+from outages_processor.inputs import status_file
+from outages_processor.inputs.poll_blocks import StatusPart
+from outages_processor.models.common import Engine, OnError
+from outages_processor.reports.building import build_report
+from outages_processor.scripts.main import app
+from outages_processor.tests.uptime_data import generate
+
+pytest.importorskip("pyarrow")
+pytest.importorskip("numpy")
+
+# pylint: disable=wrong-import-position  # only where pyarrow is installed
+from outages_processor.inputs.status_columnar import read_status_columnar  # noqa: E402
+
+HEADER = "store_id,status,timestamp_utc"
+NO_HOURS = "store_id,dayOfWeek,start_time_local,end_time_local\n"
+NO_ZONES = "store_id,timezone_str\n"
+ENGINE_PAIR: tuple[Engine, Engine] = ("python", "columnar")
+
+
+def _outcome(
+    status: Path, hours: Path, zones: Path, engine: Engine, on_error: OnError = "fail"
+) -> object:
+    """The report's rows, now and rejects, or the error's message."""
+    try:
+        report = build_report(status, hours, zones, engine=engine, on_error=on_error, jobs=1)
+    except InputDataError as err:
+        return ("error", str(err))
+    return (report.rows, report.now, report.rejects)
+
+
+def _inputs(folder: Path, status: bytes) -> tuple[Path, Path, Path]:
+    (folder / "status.csv").write_bytes(status)
+    (folder / "hours.csv").write_text(NO_HOURS, encoding="utf-8")
+    (folder / "zones.csv").write_text(NO_ZONES, encoding="utf-8")
+    return folder / "status.csv", folder / "hours.csv", folder / "zones.csv"
+
+
+def _normal(part: StatusPart) -> tuple[dict[str, tuple[list[float], list[float]]], float, int]:
+    """A part's polls by store (block layout aside), latest and count."""
+    stores = {}
+    for block in part.blocks:
+        for store_id, active, inactive in block.polls():
+            stores[store_id] = (list(active), list(inactive))
+    return stores, part.latest, part.polls
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("interpolation", ["nearest", "previous"])
+def test_generated_data_sets_give_the_same_report(
+    seed: int, interpolation: str, tmp_path: Path
+) -> None:
+    """A generated data set's report is the same with either engine."""
+    status, hours, zones = generate(seed).write(tmp_path)
+    reports = [
+        build_report(
+            status, hours, zones, engine=engine, interpolation=interpolation, jobs=1  # type: ignore[arg-type]
+        )
+        for engine in ENGINE_PAIR
+    ]
+    assert reports[0] == reports[1]
+
+
+def test_a_pool_with_the_columnar_engine_gives_the_same_report(tmp_path: Path) -> None:
+    """With a process pool (two partitions), the columnar report equals the pure one."""
+    status, hours, zones = generate(7, stores=40).write(tmp_path)
+    pure = build_report(status, hours, zones, engine="python", jobs=2)
+    columnar = build_report(status, hours, zones, engine="columnar", jobs=2)
+    assert pure == columnar
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_several_shards_give_the_same_report_with_either_engine(jobs: int, tmp_path: Path) -> None:
+    """Shards (one of them quoted, so read the pure way) give one report with either engine."""
+    status, hours, zones = generate(8, stores=30).write(tmp_path)
+    lines = status.read_text(encoding="utf-8").splitlines()
+    middle = len(lines) // 2
+    first = tmp_path / "a.csv"
+    first.write_text("\n".join(lines[:middle]) + "\n", encoding="utf-8")
+    second = tmp_path / "b.csv"
+    quoted = [",".join(f'"{field}"' for field in line.split(",")) for line in lines[middle:]]
+    second.write_text("\n".join([lines[0], *quoted]) + "\n", encoding="utf-8")
+    shards = [first, second]
+    pure = build_report(shards, hours, zones, engine="python", jobs=jobs)
+    columnar = build_report(shards, hours, zones, engine="columnar", jobs=jobs)
+    assert pure == columnar == build_report(status, hours, zones, engine="python", jobs=1)
+
+
+@pytest.mark.parametrize("partitions", [1, 2, 5])
+def test_the_columnar_part_holds_the_pure_parts_polls(partitions: int, tmp_path: Path) -> None:
+    """Each store's times (in file order), the latest and the count equal the pure part's."""
+    status, _, _ = generate(3).write(tmp_path)
+    layout = status_file.read_status_layout(status)
+    pure = status_file.read_status_part(
+        layout, layout.data_start, layout.size, partitions=partitions
+    )
+    columnar = read_status_columnar(status, partitions=partitions)
+    assert columnar is not None
+    assert _normal(columnar) == _normal(pure)
+    assert len(columnar.blocks) == partitions
+
+
+# Status files in every variant the pure readers know: clean ones the columnar reader takes,
+# and the others, which it hands back to the pure readers.
+CLEAN = {
+    "plain": b"1,active,2023-01-22 12:09:39.388884 UTC\n1,inactive,2023-01-22 13:00:00 UTC\n",
+    "fractions": b"1,active,2023-01-22 12:09:39.5 UTC\n2,inactive,2023-01-22 12:09:39.12 UTC\n",
+    "crlf": b"1,active,2023-01-22 12:09:39 UTC\r\n2,inactive,2023-01-22 12:09:40 UTC\r\n",
+    "blank lines": b"\n1,active,2023-01-22 12:09:39 UTC\n\n2,active,2023-01-22 12:09:39 UTC\n",
+    "no final line break": b"1,inactive,2023-01-22 12:09:39 UTC",
+    "before 1970": b"1,active,1969-07-20 20:17:40 UTC\n1,inactive,1969-07-21 02:56:15.1 UTC\n",
+    "far years": b"1,active,0001-01-15 00:00:00 UTC\n2,inactive,9999-12-17 00:00:00 UTC\n",
+    "leap day": b"1,active,2024-02-29 23:59:59.999999 UTC\n",
+    "spaced status": b"1, active ,2023-01-22 12:09:39 UTC\n1,inactive\t,2023-01-22 12:00:00 UTC\n",
+    "same instant": b"1,active,2023-01-22 12:00:00 UTC\n1,inactive,2023-01-22 12:00:00 UTC\n",
+    "unicode store": "é,active,2023-01-22 12:00:00 UTC\n".encode(),
+}
+FALLBACK = {
+    "quoted": b'"1",active,2023-01-22 12:09:39 UTC\n2,"inactive",2023-01-22 12:09:40 UTC\n',
+    "bare cr": b"1,active,2023-01-22 12:09:39 UTC\r2,inactive,2023-01-22 12:09:40 UTC\r",
+    "iso z": b"1,active,2023-01-22T12:09:39Z\n2,inactive,2023-01-22T12:09:40.5Z\n",
+    "offset": b"1,active,2023-01-22T12:09:39+05:30\n",
+    "padded time": b"1,active, 2023-01-22 12:09:39 UTC\n",
+    "seven digits": b"1,active,2023-01-22 12:09:39.1234567 UTC\n",
+    "bad status": b"1,up,2023-01-22 12:09:39 UTC\n2,active,2023-01-22 12:09:40 UTC\n",
+    "empty store": b",active,2023-01-22 12:09:39 UTC\n2,active,2023-01-22 12:09:40 UTC\n",
+    "few fields": b"1,active\n2,active,2023-01-22 12:09:40 UTC\n",
+    "many fields": b"1,active,2023-01-22 12:09:39 UTC,x\n2,active,2023-01-22 12:09:40 UTC\n",
+    "bad date": b"1,active,2023-02-29 12:09:39 UTC\n2,active,2023-01-22 12:09:40 UTC\n",
+    "bad time": b"1,active,2023-01-22 24:00:00 UTC\n2,active,2023-01-22 12:09:40 UTC\n",
+    "leap second": b"1,active,2023-01-22 23:59:60 UTC\n2,active,2023-01-22 12:09:40 UTC\n",
+    "out of range": b"1,active,0001-01-14 00:00:00 UTC\n2,active,2023-01-22 12:09:40 UTC\n",
+    "no zone": b"1,active,2023-01-22 12:09:39\n2,active,2023-01-22 12:09:40 UTC\n",
+    "not utf-8": b"\xff,active,2023-01-22 12:09:39 UTC\n2,active,2023-01-22 12:09:40 UTC\n",
+    "only bad rows": b"1,up,2023-01-22 12:09:39 UTC\n",
+    "no rows": b"",
+}
+
+
+@pytest.mark.parametrize("name", sorted(CLEAN))
+def test_a_clean_file_is_read_by_the_columnar_reader(name: str, tmp_path: Path) -> None:
+    """The columnar reader takes a clean file and gives the pure reader's polls."""
+    status, _, _ = _inputs(tmp_path, f"{HEADER}\n".encode() + CLEAN[name])
+    columnar = read_status_columnar(status)
+    assert columnar is not None
+    assert _normal(columnar) == _normal(status_file.read_status_sequential(status))
+
+
+@pytest.mark.parametrize("name", sorted(FALLBACK))
+def test_a_file_that_is_not_clean_goes_to_the_pure_readers(name: str, tmp_path: Path) -> None:
+    """The columnar reader gives a file it cannot prove clean back (None)."""
+    status, _, _ = _inputs(tmp_path, f"{HEADER}\n".encode() + FALLBACK[name])
+    assert read_status_columnar(status) is None
+
+
+@pytest.mark.parametrize("name", sorted({**CLEAN, **FALLBACK}))
+@pytest.mark.parametrize("on_error", ["fail", "skip"])
+def test_every_variant_gives_the_same_outcome(
+    name: str, on_error: OnError, tmp_path: Path
+) -> None:
+    """Report, rejects or error message: the same with either engine, in either mode."""
+    inputs = _inputs(tmp_path, f"{HEADER}\n".encode() + {**CLEAN, **FALLBACK}[name])
+    pure = _outcome(*inputs, "python", on_error)
+    assert _outcome(*inputs, "columnar", on_error) == pure
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "timestamp_utc,store_id,status",
+        "\ufeffstore_id,status,timestamp_utc",
+        "x,status,timestamp_utc,store_id",
+    ],
+)
+def test_other_column_orders_give_the_same_report(header: str, tmp_path: Path) -> None:
+    """Columns in any order, extra columns and a byte order mark: the same report."""
+    order = [name.lstrip("\ufeff") for name in header.split(",")]
+    values = {
+        "store_id": "7",
+        "status": "inactive",
+        "timestamp_utc": "2023-01-22 12:09:39 UTC",
+        "x": "y",
+    }
+    row = ",".join(values[name] for name in order)
+    inputs = _inputs(tmp_path, f"{header}\n{row}\n{row.replace('inactive', 'active')}\n".encode())
+    assert read_status_columnar(inputs[0]) is not None
+    assert _outcome(*inputs, "columnar") == _outcome(*inputs, "python")
+
+
+_STORES = st.sampled_from(["1", "2", "store-3", "é4", " 5"])
+_MOMENTS = st.datetimes(
+    min_value=datetime(1, 1, 15), max_value=datetime(9999, 12, 16), timezones=st.just(timezone.utc)
+)
+_RECENT = st.datetimes(
+    min_value=datetime(1960, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(timezone.utc)
+)
+
+
+def _stamp(moment: datetime) -> str:
+    """The data files' style, with the fraction's trailing zeros dropped."""
+    text = moment.replace(tzinfo=None, microsecond=0).isoformat(sep=" ")
+    if moment.microsecond:
+        text += f".{moment.microsecond:06d}".rstrip("0")
+    return f"{text} UTC"
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    rows=st.lists(
+        st.tuples(_STORES, st.booleans(), st.one_of(_MOMENTS, _RECENT)), min_size=1, max_size=40
+    ),
+    duplicates=st.lists(st.integers(0, 39), max_size=5),
+    interpolation=st.sampled_from(["nearest", "previous"]),
+)
+def test_generated_files_give_the_same_report(  # pylint: disable=too-many-locals
+    rows: list[tuple[str, bool, datetime]],
+    duplicates: list[int],
+    interpolation: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Random stores, statuses, times (pre-1970, fractions, polls sharing an instant)."""
+    for index in duplicates:  # the same instant again with the other status
+        if index < len(rows):
+            store, active, moment = rows[index]
+            rows.append((store, not active, moment))
+    lines = "".join(
+        f"{store},{'active' if active else 'inactive'},{_stamp(moment)}\n"
+        for store, active, moment in rows
+    )
+    folder = tmp_path_factory.mktemp("generated")
+    status, hours, zones = _inputs(folder, f"{HEADER}\n{lines}".encode())
+    columnar = read_status_columnar(status)
+    assert columnar is not None
+    assert _normal(columnar) == _normal(status_file.read_status_sequential(status))
+    latest = max(moment for _, _, moment in rows)
+    now = min(latest + timedelta(hours=1), datetime(9999, 12, 17, tzinfo=timezone.utc))
+    reports = [
+        build_report(
+            status, hours, zones, engine=engine, now=now, interpolation=interpolation, jobs=1  # type: ignore[arg-type]
+        )
+        for engine in ENGINE_PAIR
+    ]
+    assert reports[0] == reports[1]
+
+
+def _cli_args(folder: Path, *extra: str) -> list[str]:
+    status, hours, zones = generate(1).write(folder)
+    return [
+        "uptime", "report", "--status", str(status), "--hours", str(hours),
+        "--timezones", str(zones), "-q", *extra,
+    ]  # fmt: skip
+
+
+def test_the_command_writes_the_same_report_with_either_engine(tmp_path: Path) -> None:
+    """``--engine columnar`` and ``--engine python`` write the same CSV."""
+    outputs = []
+    for engine in ("python", "columnar"):
+        result = CliRunner().invoke(app, _cli_args(tmp_path, "--engine", engine))
+        assert result.exit_code == 0, result.output
+        outputs.append(result.stdout)
+    assert outputs[0] == outputs[1]
+
+
+def test_an_unknown_engine_is_a_usage_error(tmp_path: Path) -> None:
+    """``--engine fast`` exits 2 with typer's one line naming the choices."""
+    result = CliRunner().invoke(app, _cli_args(tmp_path, "--engine", "fast"))
+    assert result.exit_code == 2
+    assert "'fast' is not one of 'auto', 'python', 'columnar'" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_the_columnar_engine_without_pyarrow_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--engine columnar`` without pyarrow exits 3 with one line naming the extra."""
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # import pyarrow now fails
+    result = CliRunner().invoke(app, _cli_args(tmp_path, "--engine", "columnar"))
+    assert result.exit_code == 3
+    assert result.stderr == (
+        "error: the columnar engine needs pyarrow and numpy: "
+        "pip install 'outages_processor[fast]'\n"
+    )
+
+
+def test_auto_without_pyarrow_reads_with_the_pure_readers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``engine="auto"`` without pyarrow gives the pure report (no error)."""
+    status, hours, zones = generate(2).write(tmp_path)
+    expected = build_report(status, hours, zones, engine="python", jobs=1)
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    assert build_report(status, hours, zones, engine="auto", jobs=1) == expected
+
+
+def test_an_unknown_engine_is_a_value_error(tmp_path: Path) -> None:
+    """``build_report(engine=...)`` refuses an engine it does not know."""
+    status, hours, zones = generate(2).write(tmp_path)
+    with pytest.raises(ValueError, match="unknown engine 'fast': use auto, python or columnar"):
+        build_report(status, hours, zones, engine="fast", jobs=1)  # type: ignore[arg-type]
