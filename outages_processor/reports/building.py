@@ -45,7 +45,7 @@ from outages_processor.reports.inputs import (
     TimezonesInput,
     accepted_inputs,
     as_source,
-    read_schedules,
+    read_schedules_aside,
 )
 from outages_processor.reports.engines import ENGINES, Engine, check_engine, columnar_part
 from outages_processor.reports.pool import is_local_pool, process_pool, worker_deaths
@@ -454,12 +454,7 @@ def _build(
         else _StatusReading(status, runner, options)
     )
     # The hours and time zones are read here while the workers read the status file.
-    schedule_error: InputDataError | None = None
-    schedules: dict[str, Schedule] = {}
-    try:
-        schedules = read_schedules(hours, timezones, errors)
-    except InputDataError as err:
-        schedule_error = err
+    schedules, schedule_error = read_schedules_aside(hours, timezones, errors)
     parts = reading.result()
     _check_parts(parts, status, schedule_error)
     return _report(runner, parts, schedules, options, errors.rejects)

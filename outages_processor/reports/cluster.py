@@ -42,7 +42,7 @@ from outages_processor.inputs.tables import RowErrors
 from outages_processor.models.common import OnError, ProgressCallback, Reject
 from outages_processor.models.schedules import Schedule
 from outages_processor.models.uptime import Interpolation, StoreUptime, UptimeReport
-from outages_processor.reports.inputs import HoursInput, TimezonesInput, read_schedules
+from outages_processor.reports.inputs import HoursInput, TimezonesInput, read_schedules_aside
 from outages_processor.reports.workers import compute_partition, partition_rows
 
 __all__ = [
@@ -272,12 +272,7 @@ def report_on_cluster(  # pylint: disable=too-many-arguments,too-many-locals  # 
     ]
     # The hours and time zones are read here while the workers read the shards.
     errors = RowErrors(on_error)
-    schedule_error: InputDataError | None = None
-    schedules: dict[str, Schedule] = {}
-    try:
-        schedules = read_schedules(hours, timezones, errors)
-    except InputDataError as err:
-        schedule_error = err
+    schedules, schedule_error = read_schedules_aside(hours, timezones, errors)
     read = _gathered([client.submit(shard_summary, part, pure=False) for part in parts], progress)
     _check_summaries(read, sources, schedule_error)
     latest = max(summary.latest for summary in read)

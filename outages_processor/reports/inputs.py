@@ -25,6 +25,7 @@ from typing import IO, Any, Final, TypeAlias, TypeVar, cast
 
 import attrs
 
+from outages_processor.errors import InputDataError
 from outages_processor.models.schedules import DEFAULT_TIMEZONE, Schedule, Slot, slot_of
 from outages_processor.models.uptime import BusinessHours, Poll, StoreTimezone
 from outages_processor.inputs.hours import HOURS_COLUMNS, read_business_hours
@@ -41,6 +42,7 @@ __all__ = [
     "accepted_inputs",
     "as_source",
     "read_schedules",
+    "read_schedules_aside",
     "schedules_of",
 ]
 
@@ -281,6 +283,23 @@ def _instant_text(value: datetime) -> str:
     if not offset:  # naive or UTC: the files' own style
         return f"{plain.isoformat(' ')} UTC"
     return plain.replace(tzinfo=timezone(offset)).isoformat(" ")
+
+
+def read_schedules_aside(
+    hours: HoursInput, timezones: TimezonesInput, errors: RowErrors
+) -> tuple[dict[str, Schedule], InputDataError | None]:
+    """:func:`read_schedules`, its error kept aside, while the status polls are read.
+
+    A bad status row is reported before a bad hours or zones row, so the caller raises
+    the error only once the status input is known to be good.
+
+    Returns:
+        The schedules (empty on an error) and the error, if any.
+    """
+    try:
+        return read_schedules(hours, timezones, errors), None
+    except InputDataError as err:
+        return {}, err
 
 
 def read_schedules(
