@@ -34,6 +34,7 @@ __all__ = [
     "EventStoreBusyError",
     "EventStoreError",
     "InputDataError",
+    "InputUnavailableError",
     "InvalidResponseError",
     "NotFoundError",
     "OutagesError",
@@ -180,6 +181,13 @@ class InputDataError(OutagesError):
         self.line = line
         self.row = row
         self.reason = reason
+
+
+class InputUnavailableError(InputDataError):
+    """An input behind a URL could not be fetched now: a network failure or timeout, or the
+    server answered 408, 429 or 5xx. Trying again later may work (``transient``)."""
+
+    transient = True
 
 
 class EventStoreError(OutagesError):

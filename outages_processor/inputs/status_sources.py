@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
-from outages_processor.errors import InputDataError
+from outages_processor.errors import InputDataError, InputUnavailableError
 from outages_processor.inputs.poll_blocks import PollCollector, StatusPart, StopRead
 from outages_processor.inputs.status_file import (
     read_status_layout,
@@ -62,10 +62,12 @@ __all__ = [
     "PARQUET_SUFFIXES",
     "Shard",
     "StatusShards",
+    "http_status_error",
     "iter_shard_rows",
     "read_shard",
     "shard_error",
     "status_shards",
+    "url_error",
 ]
 
 FAST_HINT: Final = "pip install 'outages_processor[fast]'"
@@ -340,14 +342,10 @@ class _RemoteText:
         try:
             response = client.send(client.build_request("GET", self.url), stream=True)
         except httpx.HTTPError as err:
-            raise _url_error(self.url, err) from err
+            raise url_error(self.url, err) from err
         self._closers.insert(0, response)
         if response.status_code != 200:
-            raise InputDataError(
-                f"cannot read the URL: HTTP {response.status_code} "
-                f"{response.reason_phrase}".rstrip(),
-                path=self.url,
-            )
+            raise http_status_error(self.url, response.status_code, response.reason_phrase)
         return _HttpBody(self.url, response)
 
     def _fsspec(self) -> io.RawIOBase:
@@ -361,14 +359,59 @@ class _RemoteText:
         try:
             raw = fsspec.open(self.url, "rb").open()
         except (ImportError, ValueError, OSError) as err:
-            raise _url_error(self.url, err) from err
+            raise url_error(self.url, err) from err
         self._closers.append(raw)
         return _Named(raw, self.url)
 
 
-def _url_error(url: str, err: BaseException) -> InputDataError:
-    """A URL that cannot be read, as one line."""
-    return InputDataError(f"cannot read the URL: {_one_line(err)}", path=url)
+_RETRY_LATER_STATUSES: Final = frozenset((408, 429))
+
+
+def url_error(url: str, err: BaseException) -> InputDataError:
+    """A URL that cannot be read, as one line; transient for a network failure or timeout.
+
+    Args:
+        url: the URL, as named in the message.
+        err: what reading it raised.
+
+    Returns:
+        An :class:`InputUnavailableError` for a network failure, else an
+        :class:`InputDataError`.
+    """
+    message = f"cannot read the URL: {_one_line(err)}"
+    # httpx's transport errors and fsspec's network errors may pass; a missing file, a
+    # refused permission or an unknown scheme will not.
+    if _is_network_failure(err):
+        return InputUnavailableError(message, path=url)
+    return InputDataError(message, path=url)
+
+
+def _is_network_failure(err: BaseException) -> bool:
+    """True for a failure of the network rather than of the request."""
+    if isinstance(err, (ConnectionError, TimeoutError)):
+        return True
+    # pylint: disable-next=import-outside-toplevel  # loaded with the URL's reading
+    import httpx
+
+    return isinstance(err, httpx.TransportError)
+
+
+def http_status_error(url: str, status: int, reason: str) -> InputDataError:
+    """The error of a URL answered with an HTTP error status (transient for 408, 429, 5xx).
+
+    Args:
+        url: the URL, as named in the message.
+        status: the HTTP status code.
+        reason: the reason phrase (may be empty).
+
+    Returns:
+        An :class:`InputUnavailableError` when trying again later may help, else an
+        :class:`InputDataError`.
+    """
+    message = f"cannot read the URL: HTTP {status} {reason}".rstrip()
+    if status >= 500 or status in _RETRY_LATER_STATUSES:
+        return InputUnavailableError(message, path=url)
+    return InputDataError(message, path=url)
 
 
 class _HttpBody(io.RawIOBase):
@@ -396,7 +439,7 @@ class _HttpBody(io.RawIOBase):
             try:
                 self._pending = next(self._chunks, b"")
             except httpx.HTTPError as err:
-                raise _url_error(self.name, err) from err
+                raise url_error(self.name, err) from err
             if not self._pending:
                 return 0
         view = memoryview(buffer).cast("B")

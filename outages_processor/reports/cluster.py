@@ -36,7 +36,12 @@ from outages_processor._time import epoch_seconds_datetime
 from outages_processor.errors import InputDataError
 from outages_processor.inputs import status_file
 from outages_processor.inputs.poll_blocks import PollBlock, StatusPart
-from outages_processor.inputs.status_sources import Shard, status_shards
+from outages_processor.inputs.status_sources import (
+    Shard,
+    http_status_error,
+    status_shards,
+    url_error,
+)
 from outages_processor.inputs.status_sources import read_shard as read_any_shard
 from outages_processor.inputs.tables import RowErrors
 from outages_processor.models.common import OnError, ProgressCallback, Reject
@@ -109,21 +114,19 @@ def _download(url: str, write: Callable[[bytes], object]) -> None:
     """Stream the body of ``url`` into ``write``, piece by piece.
 
     Raises:
-        InputDataError: an HTTP error status or a network failure (naming the URL).
+        InputDataError: an HTTP error status or a network failure (naming the URL), as
+            :mod:`~outages_processor.inputs.status_sources` says them: an
+            :class:`~outages_processor.errors.InputUnavailableError` when trying again
+            later may help.
     """
     try:
         with httpx.stream("GET", url, timeout=SHARD_TIMEOUT, follow_redirects=True) as answer:
             if answer.is_error:
-                raise InputDataError(
-                    f"cannot read the file: HTTP {answer.status_code} {answer.reason_phrase}",
-                    path=url,
-                )
+                raise http_status_error(url, answer.status_code, answer.reason_phrase)
             for piece in answer.iter_bytes(_DOWNLOAD_BYTES):
                 write(piece)
     except httpx.HTTPError as err:
-        raise InputDataError(
-            f"cannot read the file: {type(err).__name__}: {err}", path=url
-        ) from err
+        raise url_error(url, err) from err
 
 
 def _read_local(path: str, partitions: int, on_error: OnError) -> StatusPart:

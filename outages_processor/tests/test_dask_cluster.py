@@ -240,7 +240,7 @@ def test_a_missing_url_is_an_input_error(client: Any, served: _Server, tmp_path:
     url = served.url("nope.csv")
     with pytest.raises(InputDataError) as caught:
         build_report([url], hours, zones, cluster=client)
-    assert str(caught.value) == f"{url}: cannot read the file: HTTP 404 File not found"
+    assert str(caught.value) == f"{url}: cannot read the URL: HTTP 404 File not found"
 
 
 def test_cluster_and_executor_are_exclusive(tmp_path: Path) -> None:

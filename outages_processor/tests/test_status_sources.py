@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from outages_processor.errors import InputDataError
+from outages_processor.errors import InputDataError, InputUnavailableError
 from outages_processor.inputs.status_sources import FAST_HINT, Shard, status_shards
 from outages_processor.reports import build_report, building, write_report_csv
 from outages_processor.scripts.main import app
@@ -337,6 +337,75 @@ def test_a_url_answering_404_is_one_line(files: tuple[Path, Path, Path], served:
     """A URL the server does not have is named with the HTTP status."""
     url = f"{served}/none.csv"
     assert _error([files[0], url], files) == f"{url}: cannot read the URL: HTTP 404 File not found"
+
+
+@pytest.fixture(name="answering")
+def fixture_answering() -> Iterator[str]:
+    """A real HTTP server on 127.0.0.1 answering ``GET /<code>`` with that status code."""
+
+    class Answering(http.server.BaseHTTPRequestHandler):
+        """Answers the status code its path names, with an empty body."""
+
+        def do_GET(self) -> None:  # pylint: disable=invalid-name  # http.server's name
+            """Answer the code of the path."""
+            self.send_response(int(self.path.strip("/").split(".")[0]))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:  # pylint: disable=redefined-builtin
+            """No request log on stderr."""
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answering)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.mark.parametrize(
+    ("code", "transient"),
+    [(404, False), (403, False), (410, False), (408, True), (429, True), (500, True),
+     (502, True), (503, True)],
+)
+def test_a_url_error_status_is_transient_only_when_trying_later_may_help(
+    files: tuple[Path, Path, Path], answering: str, code: int, transient: bool
+) -> None:
+    """408, 429 and 5xx are InputUnavailableError (transient); other error statuses are not."""
+    url = f"{answering}/{code}.csv"
+    with pytest.raises(InputDataError) as caught:
+        build_report([files[0], url], files[1], files[2])
+    assert isinstance(caught.value, InputUnavailableError) is transient
+    assert caught.value.transient is transient
+    assert str(caught.value).startswith(f"{url}: cannot read the URL: HTTP {code}")
+
+
+def test_an_unreachable_url_is_transient(files: tuple[Path, Path, Path]) -> None:
+    """A server that cannot be reached may be back later: InputUnavailableError."""
+    url = f"http://127.0.0.1:{_free_port()}/status.csv"
+    with pytest.raises(InputUnavailableError) as caught:
+        build_report(url, files[1], files[2])
+    assert caught.value.transient
+
+
+@pytest.mark.parametrize(("code", "exit_code"), [(503, 1), (404, 3)])
+def test_the_cli_exits_1_for_a_url_to_try_later_and_3_for_one_to_fix(
+    files: tuple[Path, Path, Path], answering: str, code: int, exit_code: int
+) -> None:
+    """A status URL answering 503 is exit 1 (try again later), 404 exit 3; one line each."""
+    url = f"{answering}/{code}.csv"
+    result = runner.invoke(
+        app,
+        ["uptime", "report", "--status", url, "--hours", str(files[1]), "--timezones",
+         str(files[2])],
+    )
+    assert result.exit_code == exit_code
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"error: {url}: cannot read the URL: HTTP {code}")
+    assert result.stderr.count("\n") == 1
 
 
 def test_an_unknown_scheme_is_one_line(files: tuple[Path, Path, Path]) -> None:
