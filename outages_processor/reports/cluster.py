@@ -36,12 +36,8 @@ from outages_processor._time import epoch_seconds_datetime
 from outages_processor.errors import InputDataError
 from outages_processor.inputs import status_file
 from outages_processor.inputs.poll_blocks import PollBlock, StatusPart
-from outages_processor.inputs.status_sources import (
-    Shard,
-    http_status_error,
-    status_shards,
-    url_error,
-)
+from outages_processor.inputs.remote_files import http_status_error, url_error
+from outages_processor.inputs.status_sources import Shard, status_shards
 from outages_processor.inputs.status_sources import read_shard as read_any_shard
 from outages_processor.inputs.tables import RowErrors
 from outages_processor.models.common import OnError, ProgressCallback, Reject
