@@ -31,6 +31,8 @@ from array import array
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
+import attrs
+
 from outages_processor.inputs.poll_blocks import PollBlock, StatusPart, partition_of
 from outages_processor.inputs.status_file import read_status_layout
 from outages_processor.models.uptime import FIRST_INSTANT, LAST_INSTANT
@@ -120,24 +122,43 @@ def _keyed_times(
     """Each poll's key (its store's rank, then its status) and time in seconds; None when
     a time is not clean."""
     import numpy as np
-    import pyarrow as pa
 
-    columns = pa.table([stores, statuses, stamps], ["store", "status", "time"])
-    seconds = np.empty(columns.num_rows, dtype=np.float64)
-    key = np.empty(columns.num_rows, dtype=np.uint16 if len(rank) <= 1 << 15 else np.uint32)
+    seconds = np.empty(len(stamps), dtype=np.float64)
+    key: npt.NDArray[np.integer[Any]] = np.empty(
+        len(stamps), dtype=np.uint16 if len(rank) <= 1 << 15 else np.uint32
+    )
     done = 0
-    # Slices small enough for the CPU caches: numpy's temporaries are then reused, where
-    # whole columns' temporaries would each be new pages from the system.
-    for batch in columns.to_batches(max_chunksize=_SLICE_ROWS):
-        micros = _chunk_micros(batch.column(2))
-        if micros is None:
-            return None
-        end = done + batch.num_rows
-        seconds[done:end] = _seconds(micros)
-        store_codes = np.asarray(batch.column(0).indices)
-        key[done:end] = rank[store_codes] * 2 + status_of[np.asarray(batch.column(1).indices)]
-        done = end
+    # The three columns come from one table: their chunks line up. (Not ``pa.table`` of
+    # them: building a table from arrays imports pandas when it is installed, 0.3 s.)
+    for chunks in zip(stores.chunks, statuses.chunks, stamps.chunks):
+        store_codes, status_codes = _codes(chunks[0]), _codes(chunks[1])
+        # Slices small enough for the CPU caches: numpy's temporaries are then reused,
+        # where whole columns' temporaries would each be new pages from the system.
+        for first in range(0, len(chunks[2]), _SLICE_ROWS):
+            micros = _chunk_micros(chunks[2].slice(first, _SLICE_ROWS))
+            if micros is None:
+                return None
+            rows = slice(first, first + len(micros))
+            seconds[done : done + len(micros)] = _seconds(micros)
+            key[done : done + len(micros)] = (
+                rank[store_codes[rows]] * 2 + status_of[status_codes[rows]]
+            )
+            done += len(micros)
     return key, seconds
+
+
+def _codes(chunk: Any) -> npt.NDArray[np.integer[Any]]:
+    """The dictionary codes of a chunk of a dictionary array (no nulls), without a copy.
+
+    (Read from the buffer: ``numpy.asarray`` of an Arrow array imports pandas when it is
+    installed, which takes 0.3 s.)
+    """
+    import numpy as np
+
+    indices = chunk.indices
+    dtype = np.dtype(f"int{indices.type.bit_width}")
+    codes: npt.NDArray[np.integer[Any]] = np.frombuffer(indices.buffers()[1], dtype=dtype)
+    return codes[indices.offset : indices.offset + len(indices)]
 
 
 def _status_lookup(values: list[str]) -> npt.NDArray[np.int64] | None:
@@ -389,3 +410,118 @@ def _part(
         first += size
         polls += block_polls
     return StatusPart(tuple(blocks), float(seconds.max()), len(seconds))
+
+
+@attrs.frozen
+class SortedPolls:
+    """A clean status file's polls as columns, sorted by store then time.
+
+    Attributes:
+        store_ids: the stores; a poll's ``store`` indexes this list.
+        store: each poll's store (non-decreasing).
+        seconds: each poll's time, seconds since the epoch (non-decreasing within a store).
+        inactive: True for an inactive poll.
+    """
+
+    store_ids: list[str]
+    store: Any
+    seconds: Any
+    inactive: Any
+
+    @property
+    def latest(self) -> float:
+        """The latest poll's time."""
+        return float(self.seconds.max())
+
+
+def read_status_sorted(path: str | os.PathLike[str]) -> SortedPolls | None:
+    """Read a clean status file into sorted columns; None for a file that is not clean.
+
+    As :func:`read_status_columnar` (the same file is clean for both, with the same
+    times), but the polls stay in numpy arrays, sorted with one sort of a 64-bit key
+    (store, microseconds, status) when the times span few enough bits, else with a
+    lexicographic sort.
+
+    Raises:
+        InputDataError: as :func:`read_status_columnar`.
+        ImportError: pyarrow or numpy is not installed.
+    """
+    import numpy as np
+
+    layout = read_status_layout(path)
+    if layout.sequential:
+        return None
+    try:
+        table = _read_table(path, layout.data_start, layout.columns)
+    except OSError:
+        return None
+    if table is None or not table.num_rows:
+        return None
+    names = table.column_names
+    stores = table.column(names[layout.store]).dictionary_encode()
+    statuses = table.column(names[layout.status]).dictionary_encode()
+    store_ids: list[str] = stores.chunks[-1].dictionary.to_pylist()
+    status_of = _status_lookup(statuses.chunks[-1].dictionary.to_pylist())
+    if "" in store_ids or status_of is None:
+        return None
+    identity = np.arange(len(store_ids), dtype=np.int64)
+    stamps = table.column(names[layout.timestamp])
+    keyed = _keyed_micros(stores, statuses, stamps, identity, status_of)
+    del table, stores, statuses, stamps
+    if keyed is None:
+        return None
+    return _sorted(store_ids, *keyed)
+
+
+def _keyed_micros(
+    stores: Any,
+    statuses: Any,
+    stamps: Any,
+    rank: npt.NDArray[np.int64],
+    status_of: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None:
+    """Each poll's key (its store's rank, then its status) and time in microseconds; None
+    when a time is not clean."""
+    import numpy as np
+
+    micros = np.empty(len(stamps), dtype=np.int64)
+    key = np.empty(len(stamps), dtype=np.int64)
+    done = 0
+    for chunks in zip(stores.chunks, statuses.chunks, stamps.chunks):
+        store_codes, status_codes = _codes(chunks[0]), _codes(chunks[1])
+        for first in range(0, len(chunks[2]), _SLICE_ROWS):
+            found = _chunk_micros(chunks[2].slice(first, _SLICE_ROWS))
+            if found is None:
+                return None
+            rows = slice(first, first + len(found))
+            micros[done : done + len(found)] = found
+            key[done : done + len(found)] = (
+                rank[store_codes[rows]] * 2 + status_of[status_codes[rows]]
+            )
+            done += len(found)
+    return key, micros
+
+
+def _sorted(
+    store_ids: list[str], key: npt.NDArray[np.int64], micros: npt.NDArray[np.int64]
+) -> SortedPolls:
+    """The polls sorted by store, time and status."""
+    import numpy as np
+
+    low = int(micros.min())
+    time_bits = (int(micros.max()) - low).bit_length()
+    store_bits = max(len(store_ids) - 1, 1).bit_length()
+    if store_bits + time_bits + 1 <= 63:
+        # One sort of values (not of indices): store, then microseconds, then status.
+        status_bit = key & 1
+        packed = ((key >> 1) << (time_bits + 1)) | ((micros - low) << 1) | status_bit
+        del status_bit
+        packed.sort()
+        store = packed >> (time_bits + 1)
+        inactive = (packed & 1).astype(bool)
+        times = ((packed >> 1) & ((1 << time_bits) - 1)) + low
+        return SortedPolls(store_ids, store, _seconds(times), inactive)
+    order = np.lexsort((key & 1, micros, key >> 1))
+    return SortedPolls(
+        store_ids, (key >> 1)[order], _seconds(micros[order]), (key & 1)[order].astype(bool)
+    )

@@ -20,7 +20,7 @@ import logging
 import os
 import stat
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Executor, Future, as_completed
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
 from datetime import datetime
 from typing import Final, TypeAlias, cast
 
@@ -47,7 +47,13 @@ from outages_processor.reports.inputs import (
     as_source,
     read_schedules_aside,
 )
-from outages_processor.reports.engines import ENGINES, Engine, check_engine, columnar_part
+from outages_processor.reports.engines import (
+    ENGINES,
+    Engine,
+    check_engine,
+    columnar_part,
+    columnar_wanted,
+)
 from outages_processor.reports.pool import is_local_pool, process_pool, worker_deaths
 from outages_processor.reports.spill import save_schedules, spill_folder
 from outages_processor.reports.workers import (
@@ -58,6 +64,7 @@ from outages_processor.reports.workers import (
 )
 from outages_processor.inputs import status_file
 from outages_processor.inputs.poll_blocks import StatusPart, group_polls
+from outages_processor.inputs.status_columnar import SortedPolls, read_status_sorted
 from outages_processor.inputs.status_sources import StatusShards, read_shard, shard_error
 from outages_processor.inputs.tables import RowErrors, Source, source_name
 
@@ -290,7 +297,7 @@ def _shard_spill(spill: str | None, index: int) -> str | None:
     return folder
 
 
-def build_report(  # pylint: disable=too-many-arguments  # the documented keyword options
+def build_report(  # pylint: disable=too-many-arguments,too-many-locals  # the documented options
     status: StatusInput,
     hours: HoursInput,
     timezones: TimezonesInput,
@@ -365,6 +372,11 @@ def build_report(  # pylint: disable=too-many-arguments  # the documented keywor
     if jobs is not None and jobs < 1:
         raise ValueError("jobs must be at least 1")
     workers = jobs or os.cpu_count() or 1
+    read_first = (
+        None if executor is not None else _read_columnar_first(status, hours, timezones, options)
+    )
+    if read_first is not None and read_first.polls is not None:
+        return read_first.report(read_first.polls, options)
     with contextlib.ExitStack() as stack:
         # Entered first, left last: a pool that lost a worker breaks every future and
         # submit, wherever the work is gathered, and its shutdown too.
@@ -377,7 +389,106 @@ def build_report(  # pylint: disable=too-many-arguments  # the documented keywor
             # A report service's own pool: its workers share this machine's files. Any
             # other executor (it may be a cluster) gets the data through itself.
             spill = stack.enter_context(spill_folder())
-        return _build(Runner(executor, workers, spill), status, hours, timezones, options)
+        return _build(
+            Runner(executor, workers, spill),
+            status,
+            hours,
+            timezones,
+            options,
+            None if read_first is None else read_first.schedules,
+        )
+
+
+@attrs.frozen
+class _SchedulesRead:
+    """The hours and time zones read: the schedules, the error kept aside, the rejects."""
+
+    schedules: dict[str, Schedule]
+    error: InputDataError | None
+    rejects: list[Reject]
+
+    @classmethod
+    def read(
+        cls, hours: HoursInput, timezones: TimezonesInput, on_error: OnError
+    ) -> _SchedulesRead:
+        """Read them (see :func:`~outages_processor.reports.inputs.read_schedules_aside`)."""
+        errors = RowErrors(on_error)
+        schedules, error = read_schedules_aside(hours, timezones, errors)
+        return cls(schedules, error, errors.rejects)
+
+
+
+@attrs.frozen
+class _ReadFirst:
+    """A status file tried by the columnar engine first, and the schedules read meanwhile.
+
+    Attributes:
+        polls: the polls; None when the file is not clean (the pure readers read it).
+        schedules: the hours and time zones, read whatever the part.
+    """
+
+    polls: SortedPolls | None
+    schedules: _SchedulesRead
+
+    def report(self, polls: SortedPolls, options: _Options) -> UptimeReport:
+        """The report of the polls read, computed in this process by the vectorised twin
+        of the core (:mod:`~outages_processor.reports.columnar_compute`).
+
+        (Forking a pool after pyarrow is loaded and sending it the polls would cost more
+        memory, a copy per process, than the time its compute saves.)
+
+        Raises:
+            InputDataError: a bad hours or time zones row (in fail mode).
+        """
+        # pylint: disable-next=import-outside-toplevel  # numpy: the optional extra
+        from outages_processor.reports.columnar_compute import store_rows
+
+        if self.schedules.error is not None:
+            raise self.schedules.error
+        latest = polls.latest
+        end = options.now if options.now is not None else latest
+        _warn_if_stale(end, latest)
+        rows = store_rows(polls, self.schedules.schedules, end, options.interpolation)
+        if options.progress is not None:
+            options.progress("computing", len(rows), len(rows))
+        return UptimeReport(
+            rows, epoch_seconds_datetime(end), options.interpolation, self.schedules.rejects
+        )
+
+
+
+def _read_columnar_first(
+    status: StatusInput, hours: HoursInput, timezones: TimezonesInput, options: _Options
+) -> _ReadFirst | None:
+    """Read a local status file with the columnar engine, if it is the one, and the
+    schedules in a thread meanwhile (pyarrow and most of numpy's work release the GIL).
+
+    Returns:
+        What was read; None when the columnar engine is not to try this input.
+
+    Raises:
+        InputDataError: the status file cannot be read, is empty or lacks a column.
+    """
+    if not isinstance(status, (str, os.PathLike)) or not _is_regular_file(status):
+        return None
+    if not columnar_wanted(status, options.engine):
+        return None
+    with ThreadPoolExecutor(1, thread_name_prefix="schedules") as aside:
+        schedules = aside.submit(_SchedulesRead.read, hours, timezones, options.on_error)
+        part = _read_columnar(status, options)
+        return _ReadFirst(part, schedules.result())
+
+
+def _read_columnar(path: str | os.PathLike[str], options: _Options) -> SortedPolls | None:
+    """The sorted polls of a clean local status file, reporting its bytes read; None when
+    it is not clean."""
+    polls = read_status_sorted(path)
+    if polls is not None:
+        layout = status_file.read_status_layout(path)  # the bytes the pure reader counts
+        _ReadMeter(options.progress, layout.size - layout.data_start).advance(
+            layout.size - layout.data_start
+        )
+    return polls
 
 
 def _on_cluster(  # pylint: disable=too-many-arguments,too-many-positional-arguments
@@ -439,25 +550,26 @@ def report_from_part(
     return _report(Runner(None, 1, None), [part], schedules, options, [])
 
 
-def _build(
+def _build(  # pylint: disable=too-many-arguments,too-many-positional-arguments
     runner: Runner,
     status: StatusInput,
     hours: HoursInput,
     timezones: TimezonesInput,
     options: _Options,
+    schedules_read: _SchedulesRead | None = None,
 ) -> UptimeReport:
-    """Read the inputs and compute the report, on the runner's executor."""
-    errors = RowErrors(options.on_error)
+    """Read the inputs (the schedules unless read already) and compute the report, on
+    the runner's executor."""
     reading = (
         _ShardsReading(status, runner, options)
         if isinstance(status, StatusShards)
         else _StatusReading(status, runner, options)
     )
     # The hours and time zones are read here while the workers read the status file.
-    schedules, schedule_error = read_schedules_aside(hours, timezones, errors)
+    read = schedules_read or _SchedulesRead.read(hours, timezones, options.on_error)
     parts = reading.result()
-    _check_parts(parts, status, schedule_error)
-    return _report(runner, parts, schedules, options, errors.rejects)
+    _check_parts(parts, status, read.error)
+    return _report(runner, parts, read.schedules, options, read.rejects)
 
 
 def _report(

@@ -19,7 +19,14 @@ from outages_processor.inputs.status_columnar import (
 )
 from outages_processor.models.common import ENGINES, Engine
 
-__all__ = ["AUTO_COLUMNAR_MIN_BYTES", "ENGINES", "Engine", "check_engine", "columnar_part"]
+__all__ = [
+    "AUTO_COLUMNAR_MIN_BYTES",
+    "ENGINES",
+    "Engine",
+    "check_engine",
+    "columnar_part",
+    "columnar_wanted",
+]
 
 AUTO_COLUMNAR_MIN_BYTES: Final = 1 << 20
 """``"auto"`` reads files at least this large with the columnar engine: importing pyarrow
@@ -49,11 +56,20 @@ def columnar_part(
     Raises:
         InputDataError: the file cannot be read, is empty or lacks a required column.
     """
-    if engine == "python":
-        return None
-    if engine == "auto" and (not columnar_available() or _size(path) < AUTO_COLUMNAR_MIN_BYTES):
+    if not columnar_wanted(path, engine):
         return None
     return read_status_columnar(path, partitions=partitions)
+
+
+def columnar_wanted(path: str | os.PathLike[str], engine: Engine) -> bool:
+    """True when the columnar engine is to try a local status file (it may still find the
+    file not clean): the engine is ``"columnar"``, or ``"auto"`` with the extra installed
+    and a file of at least :data:`AUTO_COLUMNAR_MIN_BYTES`."""
+    if engine == "python":
+        return False
+    return engine == "columnar" or (
+        columnar_available() and _size(path) >= AUTO_COLUMNAR_MIN_BYTES
+    )
 
 
 def _size(path: str | os.PathLike[str]) -> int:

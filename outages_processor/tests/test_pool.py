@@ -201,6 +201,9 @@ def _command(files: list[Path], output: Path) -> list[str]:
         zones,
         "--jobs",
         "2",
+        # The pure engine: the columnar one computes a clean file without a pool.
+        "--engine",
+        "python",
         "--quiet",
         "--output",
         str(output),

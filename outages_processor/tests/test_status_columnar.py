@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -15,6 +16,7 @@ from outages_processor.errors import InputDataError
 from outages_processor.inputs import status_file
 from outages_processor.inputs.poll_blocks import StatusPart
 from outages_processor.models.common import Engine, OnError
+from outages_processor.reports import building
 from outages_processor.reports.building import build_report
 from outages_processor.scripts.main import app
 from outages_processor.tests.uptime_data import generate
@@ -312,3 +314,52 @@ def test_an_unknown_engine_is_a_value_error(tmp_path: Path) -> None:
     status, hours, zones = generate(2).write(tmp_path)
     with pytest.raises(ValueError, match="unknown engine 'fast': use auto, python or columnar"):
         build_report(status, hours, zones, engine="fast", jobs=1)  # type: ignore[arg-type]
+
+
+def test_the_columnar_engine_does_not_import_pandas(tmp_path: Path) -> None:
+    """Reading a clean file leaves pandas unimported (importing it would cost 0.3 s)."""
+    status, _, _ = generate(1).write(tmp_path)
+    code = (
+        "import sys\n"
+        "from outages_processor.inputs.status_columnar import read_status_columnar\n"
+        f"assert read_status_columnar({str(status)!r}) is not None\n"
+        "print('pandas' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert result.stdout == "False\n"
+
+
+def test_a_clean_file_is_computed_without_a_process_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large clean file read by the columnar engine is computed in this process."""
+    status, hours, zones = generate(4).write(tmp_path)
+    expected = build_report(status, hours, zones, engine="python", jobs=1)
+    monkeypatch.setattr(building, "PARALLEL_MIN_BYTES", 0)
+
+    def no_pool(workers: int) -> None:
+        raise AssertionError(f"a pool of {workers} was started")
+
+    monkeypatch.setattr(building, "process_pool", no_pool)
+    assert build_report(status, hours, zones, engine="columnar", jobs=2) == expected
+
+
+@pytest.mark.parametrize("name", ["plain", "quoted"])
+def test_hours_and_zones_read_once_serve_either_outcome(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hours and zones given as one-shot iterators: the same report, file clean or not."""
+    data = generate(5)
+    status, _, _ = data.write(tmp_path)
+    lines = status.read_text(encoding="utf-8").splitlines(keepends=True)
+    if name == "quoted":  # a quoted field: the columnar reader gives the file back
+        lines[1] = '"' + lines[1].replace(",", '",', 1)
+    status.write_text("".join(lines), encoding="utf-8")
+    expected = build_report(status, data.hours, data.zones, engine="python", jobs=1)
+    monkeypatch.setattr(building, "PARALLEL_MIN_BYTES", 0)
+    report = build_report(
+        status, iter(data.hours), iter(data.zones), engine="columnar", jobs=2
+    )
+    assert report == expected
