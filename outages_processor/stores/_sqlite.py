@@ -31,6 +31,7 @@ __all__ = [
     "is_busy",
     "read_only_uri",
     "transaction",
+    "use_wal",
     "user_version",
 ]
 
@@ -237,7 +238,7 @@ def transaction(db: sqlite3.Connection, mode: str = "IMMEDIATE") -> Iterator[sql
 
 
 _LOCK_POLL_SECONDS: Final = (0.0002, 0.0005, 0.001)
-"""The waits between tries for the write lock: short, then at most a millisecond."""
+"""The waits between tries for a lock: short, then at most a millisecond."""
 
 
 def _begin_immediate(db: sqlite3.Connection) -> None:
@@ -252,13 +253,31 @@ def _begin_immediate(db: sqlite3.Connection) -> None:
     Raises:
         sqlite3.Error: the lock was not had within the busy timeout, or BEGIN failed.
     """
+    _execute_waiting(db, "BEGIN IMMEDIATE")
+
+
+def use_wal(db: sqlite3.Connection) -> None:
+    """Put the database in WAL mode, waiting as a transaction would for other connections.
+
+    The switch needs the file to itself, and SQLite answers "database is locked" at once,
+    without its busy handler, while another connection holds a lock on it: two processes
+    creating one database at the same moment would see it.
+
+    Raises:
+        sqlite3.Error: the file stayed locked for the busy timeout, or the switch failed.
+    """
+    _execute_waiting(db, "PRAGMA journal_mode = WAL")
+
+
+def _execute_waiting(db: sqlite3.Connection, statement: str) -> None:
+    """Run ``statement``, tried again while it is busy, until the connection's busy timeout."""
     timeout_ms: int = db.execute("PRAGMA busy_timeout").fetchone()[0]
     deadline = time.monotonic() + timeout_ms / 1000
     db.execute("PRAGMA busy_timeout = 0")
     try:
         for attempt in itertools.count():
             try:
-                db.execute("BEGIN IMMEDIATE")
+                db.execute(statement).fetchall()
                 return
             except sqlite3.OperationalError as err:
                 if not is_busy(err) or time.monotonic() >= deadline:

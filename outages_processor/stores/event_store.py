@@ -47,6 +47,7 @@ from outages_processor.stores._sqlite import (
     open_connection,
     read_only_uri,
     transaction,
+    use_wal,
     user_version,
 )
 
@@ -177,7 +178,7 @@ class EventStore(SQLiteFile):
                     raise _event_schema.not_an_event_database(self.path)
                 # WAL is a property of the file, kept once set; it cannot change inside
                 # a transaction, so it is set first.
-                self._db.execute("PRAGMA journal_mode = WAL")
+                use_wal(self._db)
                 # Only creation takes the write lock: opening an existing database must not
                 # wait for another process's long ingest. The check is repeated under the
                 # lock because another process may have created the schema meanwhile.

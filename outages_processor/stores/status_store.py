@@ -36,6 +36,7 @@ from outages_processor.stores._sqlite import (
     open_connection,
     read_only_uri,
     transaction,
+    use_wal,
     user_version,
 )
 
@@ -134,7 +135,7 @@ class StatusDatabase(SQLiteFile):
                 if self.read_only:
                     raise schema.not_a_status_database(self.path)
                 # WAL cannot change inside a transaction, so it is set first.
-                self._db.execute("PRAGMA journal_mode = WAL")
+                use_wal(self._db)
                 # Checked again under the write lock: another process may have created
                 # the schema meanwhile.
                 with self._transaction():

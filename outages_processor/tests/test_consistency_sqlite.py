@@ -110,3 +110,37 @@ def test_a_writer_past_its_busy_timeout_fails_busy_and_keeps_its_timeout(
     finally:
         waiter.close()
         holder.close()
+
+
+@pytest.mark.parametrize("kind", ["events", "status"])
+@pytest.mark.parametrize(
+    "lock",
+    [
+        "BEGIN IMMEDIATE",  # another connection creating the file, write lock held
+        "BEGIN EXCLUSIVE",  # another connection with the file to itself
+        "BEGIN DEFERRED",  # another connection reading it in a transaction
+    ],
+)
+def test_a_new_database_locked_by_another_connection_opens_once_the_lock_is_gone(
+    tmp_path: Path, kind: str, lock: str
+) -> None:
+    """Opening waits for another connection's lock on a file not yet in WAL mode.
+
+    Switching to WAL needs the file to itself, and SQLite answers "database is locked"
+    at once, without waiting, while another connection holds a lock: two processes that
+    created one database together failed that way.
+    """
+    path = tmp_path / "new.db"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute(lock)
+    holder.execute("SELECT * FROM sqlite_master").fetchall()
+    release = threading.Timer(0.1, lambda: holder.execute("COMMIT"))
+    release.start()
+    try:
+        store = EventStore(path) if kind == "events" else StatusDatabase(path)
+        with store:
+            # pylint: disable-next=protected-access
+            assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        release.join()
+        holder.close()
