@@ -25,6 +25,7 @@ pytest.importorskip("pyarrow")
 pytest.importorskip("numpy")
 
 # pylint: disable=wrong-import-position  # only where pyarrow is installed
+from outages_processor.inputs import status_columnar  # noqa: E402
 from outages_processor.inputs.status_columnar import read_status_columnar  # noqa: E402
 
 HEADER = "store_id,status,timestamp_utc"
@@ -166,6 +167,29 @@ def test_a_file_that_is_not_clean_goes_to_the_pure_readers(name: str, tmp_path: 
     """The columnar reader gives a file it cannot prove clean back (None)."""
     status, _, _ = _inputs(tmp_path, f"{HEADER}\n".encode() + FALLBACK[name])
     assert read_status_columnar(status) is None
+
+
+@pytest.mark.parametrize("bad_row", [None, 0, 333, 999])
+def test_many_chunks_and_slices_parse_alike(
+    bad_row: int | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With small blocks and slices (parsed by several threads), the polls are the same;
+    a bad time in any slice, first, middle or last, sends the file to the pure readers."""
+    monkeypatch.setattr(status_columnar, "_BLOCK_BYTES", 4096)
+    monkeypatch.setattr(status_columnar, "_SLICE_ROWS", 37)
+    data = generate(11, stores=25, days=3)
+    status, _, _ = data.write(tmp_path)
+    if bad_row is not None:
+        lines = status.read_text(encoding="utf-8").splitlines()
+        lines[1 + bad_row] = lines[1 + bad_row].replace(" UTC", "")
+        status.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert len(data.polls) > 1000
+    columnar = read_status_columnar(status)
+    if bad_row is not None:
+        assert columnar is None
+    else:
+        assert columnar is not None
+        assert _normal(columnar) == _normal(status_file.read_status_sequential(status))
 
 
 @pytest.mark.parametrize("name", sorted({**CLEAN, **FALLBACK}))
