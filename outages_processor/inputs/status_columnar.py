@@ -25,6 +25,7 @@ float, bit for bit, as the pure readers'.
 from __future__ import annotations
 
 import contextlib
+import functools
 import mmap
 import os
 from array import array
@@ -52,8 +53,6 @@ _LAST_MICROS: Final = round(LAST_INSTANT.timestamp()) * 1_000_000
 _EXACT: Final = 1 << 53  # integers below this (in magnitude) are exact doubles
 _SHORT: Final = len("2023-01-22 12:09:39 UTC")
 _WIDTH: Final = 32  # bytes looked at per time: the longest accepted (30) and padding
-_DIGITS: Final = (0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18)
-_SEPARATORS: Final = ((4, b"-"), (7, b"-"), (10, b" "), (13, b":"), (16, b":"))
 _SUFFIX: Final = b" UTC"
 _STATUSES: Final = {"active": 0, "inactive": 1}
 _BLOCK_BYTES: Final = 1 << 24
@@ -298,7 +297,11 @@ def _bare_return(mapped: mmap.mmap, start: int) -> bool:
 
 def _chunk_micros(chunk: Any) -> npt.NDArray[np.int64] | None:
     """Microseconds since the epoch of each time of a string array; None when one is not
-    in the clean style."""
+    in the clean style.
+
+    Each time is read as four little-endian 64-bit words (bytes 0-7, 8-15, 16-23, 24-31)
+    and checked and converted a word at a time, eight characters at once.
+    """
     import numpy as np
 
     raw_offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int32)
@@ -306,106 +309,196 @@ def _chunk_micros(chunk: Any) -> npt.NDArray[np.int64] | None:
     lengths = np.diff(offsets)
     if not ((lengths == _SHORT) | ((lengths >= _SHORT + 2) & (lengths <= _SHORT + 7))).all():
         return None
-    text = _fixed_width(chunk, offsets, lengths)
-    if text is None:
+    words = _words(chunk, offsets, lengths)
+    if words is None:
         return None
-    for position, expected in _SEPARATORS:
-        if not (text[:, position] == expected[0]).all():
-            return None
-    digits = text[:, _DIGITS] - np.uint8(48)  # wraps around below "0"
-    if not (digits <= 9).all():
+    date_time = _date_time(words[:3])
+    fraction = _fraction(words[2], words[3], lengths)
+    if date_time is None or fraction is None:
         return None
-    fraction = _fraction(text, lengths)
-    if fraction is None:
-        return None
-    return _civil_micros(digits.astype(np.int64), fraction)
-
-
-def _fixed_width(
-    chunk: Any, offsets: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64]
-) -> npt.NDArray[np.uint8] | None:
-    """The first 32 bytes of each string (zeros after its end) as a matrix; None when a
-    string does not end with `` UTC``."""
-    import numpy as np
-
-    # The strings' bytes, copied with padding so that no word read runs past their end;
-    # each row is then four 8-byte words gathered at once (unaligned views of the bytes).
-    raw = np.frombuffer(chunk.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
-    padded = np.zeros(len(raw) + _WIDTH, dtype=np.uint8)
-    padded[: len(raw)] = raw
-    starts = offsets[:-1] - offsets[0]
-    ends = np.ndarray(shape=(len(padded) - 3,), dtype="<u4", buffer=padded, strides=(1,))
-    if not (ends[starts + lengths - 4] == int.from_bytes(_SUFFIX, "little")).all():
-        return None
-    words = np.ndarray(shape=(len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))
-    rows = np.stack([words[starts + 8 * index] for index in range(_WIDTH // 8)], axis=1)
-    # (Bytes after a string's end are the next string's: only its own are looked at.)
-    text: npt.NDArray[np.uint8] = rows.view(np.uint8).reshape(len(starts), _WIDTH)
-    return text
-
-
-def _fraction(
-    text: npt.NDArray[np.uint8], lengths: npt.NDArray[np.int64]
-) -> npt.NDArray[np.int64] | None:
-    """The microseconds of each time (``.5`` is 500000); None when a fraction is not clean."""
-    import numpy as np
-
-    places = lengths - (_SHORT + 1)  # the fraction's digits: 0 (no fraction) to 6
-    has_point = places > 0
-    if not (text[has_point, 19] == ord(".")).all():
-        return None
-    fraction = np.zeros(len(lengths), dtype=np.int64)
-    for place in range(6):
-        used = place < places
-        digit = text[:, 20 + place] - np.uint8(48)
-        if not (digit[used] <= 9).all():
-            return None
-        fraction = fraction * 10 + np.where(used, digit, 0)
-    return fraction
-
-
-def _civil_micros(
-    digits: npt.NDArray[np.int64], fraction: npt.NDArray[np.int64]
-) -> npt.NDArray[np.int64] | None:
-    """Microseconds since the epoch of checked digits; None for an impossible date or time,
-    or one out of a report's range (the pure reader rejects the row)."""
-    year = _pair(digits, 0) * 100 + _pair(digits, 2)
-    month, day = _pair(digits, 4), _pair(digits, 6)
-    hour, minute, second = _pair(digits, 8), _pair(digits, 10), _pair(digits, 12)
-    days = _days_from_civil(year, month, day)
-    if days is None or not ((hour <= 23) & (minute <= 59) & (second <= 59)).all():
-        return None
-    micros = ((days * 86_400 + hour * 3_600 + minute * 60 + second) * 1_000_000) + fraction
+    days, clock = date_time
+    micros: npt.NDArray[np.int64] = (days * 86_400 + clock) * 1_000_000 + fraction
     if not ((micros >= _FIRST_MICROS) & (micros <= _LAST_MICROS)).all():
         return None
     return micros
 
 
-def _pair(digits: npt.NDArray[np.int64], first: int) -> npt.NDArray[np.int64]:
-    """The two-digit numbers in columns ``first`` and ``first + 1``."""
-    pair: npt.NDArray[np.int64] = digits[:, first] * 10 + digits[:, first + 1]
-    return pair
-
-
-def _days_from_civil(
-    year: npt.NDArray[np.int64], month: npt.NDArray[np.int64], day: npt.NDArray[np.int64]
-) -> npt.NDArray[np.int64] | None:
-    """Days since 1970-01-01 of proleptic Gregorian dates (H. Hinnant's days_from_civil);
-    None when one is not a real date."""
+def _words(
+    chunk: Any, offsets: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64]
+) -> list[npt.NDArray[np.uint64]] | None:
+    """The four words of each string (bytes after its end are the next string's, or zero);
+    None when a string does not end with `` UTC``."""
     import numpy as np
 
-    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    month_days = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
-    valid = (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1)
-    valid &= day <= month_days[np.clip(month, 0, 12)] + (leap & (month == 2))
-    if not valid.all():
+    data = np.frombuffer(chunk.buffers()[2], dtype=np.uint8)
+    starts = offsets[:-1]
+    if offsets[-1] + _WIDTH > len(data):
+        # The last strings of the buffer: copied with padding, so no word runs past it.
+        padded = np.zeros(offsets[-1] - offsets[0] + _WIDTH, dtype=np.uint8)
+        padded[: offsets[-1] - offsets[0]] = data[offsets[0] : offsets[-1]]
+        data, starts = padded, starts - offsets[0]
+    ends = np.ndarray(shape=(len(data) - 3,), dtype="<u4", buffer=data, strides=(1,))
+    if not (ends[starts + lengths - 4] == int.from_bytes(_SUFFIX, "little")).all():
         return None
-    shifted = year - (month <= 2)
+    # Unaligned views of the bytes: each row's words gathered at once.
+    view = np.ndarray(shape=(len(data) - 7,), dtype="<u8", buffer=data, strides=(1,))
+    return [view[starts + 8 * index] for index in range(_WIDTH // 8)]
+
+
+def _date_time(
+    words: list[npt.NDArray[np.uint64]],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None:
+    """The days since 1970-01-01 and the seconds since midnight of each time's first 19
+    characters (``YYYY-MM-DD HH:MM:SS``); None when one is not a real date and time."""
+    import numpy as np
+
+    rows = _two_digit_bytes(words)
+    if rows is None:
+        return None
+
+    def field(word: int, byte: int) -> npt.NDArray[np.int32]:
+        return rows[word][:, byte].astype(np.int32)
+
+    year = field(0, 0) * 100 + field(0, 2)
+    month, day = field(0, 5), field(1, 0)
+    hour, minute, second = field(1, 3), field(1, 6), field(2, 1)
+    tables = _calendar()
+    leap = tables.leap[year]
+    month_row = leap * 100 + month
+    if not (
+        (year >= 1) & (day >= 1) & (day <= tables.month_days[month_row])
+        & (hour <= 23) & (minute <= 59) & (second <= 59)
+    ).all():  # fmt: skip
+        return None
+    days = tables.year_days[year] + tables.days_before[month_row] + day - 1
+    return days, hour * 3_600 + minute * 60 + second
+
+
+def _two_digit_bytes(words: list[npt.NDArray[np.uint64]]) -> list[npt.NDArray[np.uint8]] | None:
+    """Each word checked against :data:`_TEMPLATE`, as a row of bytes per time, each byte
+    the two-digit number its own digit and the next make; None when one does not match."""
+    import numpy as np
+
+    rows = []
+    for word, (literal_mask, literal, digit_mask) in zip(words, _TEMPLATE):
+        if not ((word & literal_mask) == literal).all():
+            return None
+        value = _digit_values(word, digit_mask)
+        if value is None:
+            return None
+        pairs = value * np.uint64(10) + (value >> np.uint64(8))
+        rows.append(pairs.astype("<u8", copy=False).view(np.uint8).reshape(-1, 8))
+    return rows
+
+
+def _fraction(
+    third: npt.NDArray[np.uint64], fourth: npt.NDArray[np.uint64], lengths: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64] | None:
+    """The microseconds of each time (``.5`` is 500000); None when a fraction is not clean.
+
+    Its digits are bytes 20 to 25; those past a time's own digits count as zeros.
+    """
+    import numpy as np
+
+    places = np.maximum(lengths - (_SHORT + 1), 0)  # the fraction's digits: 0 to 6
+    if not ((places == 0) | (((third >> np.uint64(24)) & np.uint64(0xFF)) == ord("."))).all():
+        return None
+    keep = _calendar().fraction_keep[places]
+    six = (third >> np.uint64(32)) | ((fourth & np.uint64(0xFFFF)) << np.uint64(32))
+    six = (six & keep) | (np.uint64(_ZEROS & _SIX_BYTES) & ~keep)
+    value = _digit_values(six, _SIX_BYTES)
+    if value is None:
+        return None
+    pairs = value * np.uint64(10) + (value >> np.uint64(8))
+    fraction: npt.NDArray[np.int64] = (
+        ((pairs & np.uint64(0xFF)) * np.uint64(10_000)
+         + ((pairs >> np.uint64(16)) & np.uint64(0xFF)) * np.uint64(100)
+         + ((pairs >> np.uint64(32)) & np.uint64(0xFF)))
+    ).astype(np.int64)  # fmt: skip
+    return fraction
+
+
+def _digit_values(
+    word: npt.NDArray[np.uint64], digit_mask: int
+) -> npt.NDArray[np.uint64] | None:
+    """Each digit byte of ``word`` (those of ``digit_mask``) as its value 0-9, the other
+    bytes zero; None when one of them is not an ASCII digit."""
+    import numpy as np
+
+    # "0" to "9" are 0x30 to 0x39: high nibble 3, low nibble at most 9.
+    value = (word ^ np.uint64(_ZEROS)) & np.uint64(digit_mask)
+    if (value & np.uint64(_HIGH_NIBBLES)).any():
+        return None
+    if ((value + np.uint64(_SIXES & digit_mask)) & np.uint64(_HIGH_NIBBLES)).any():
+        return None
+    return value
+
+
+def _template(text: str) -> tuple[tuple[int, int, int], ...]:
+    """Per 8 bytes of ``text`` (``d``: a digit, any other character itself): the mask of
+    its literal bytes, their value, and the mask of its digit bytes."""
+    words = []
+    for first in range(0, len(text), 8):
+        literal_mask = literal = digit_mask = 0
+        for index, character in enumerate(text[first : first + 8]):
+            if character == "d":
+                digit_mask |= 0xFF << (8 * index)
+            else:
+                literal_mask |= 0xFF << (8 * index)
+                literal |= ord(character) << (8 * index)
+        words.append((literal_mask, literal, digit_mask))
+    return tuple(words)
+
+
+_TEMPLATE: Final = _template("dddd-dd-dd dd:dd:dd")
+_ZEROS: Final = int.from_bytes(b"0" * 8, "little")
+_SIXES: Final = 0x0606060606060606
+_HIGH_NIBBLES: Final = 0xF0F0F0F0F0F0F0F0
+_SIX_BYTES: Final = (1 << 48) - 1
+
+
+@functools.cache
+def _calendar() -> _Calendar:
+    """The tables :func:`_date_time` looks dates up in (made once)."""
+    import numpy as np
+
+    years = np.arange(10_000, dtype=np.int64)
+    leap = ((years % 4 == 0) & ((years % 100 != 0) | (years % 400 == 0))).astype(np.int64)
+    # Days from 1970-01-01 to each year's 1 January (H. Hinnant's days_from_civil).
+    shifted = years - 1
     era = shifted // 400
     of_era = shifted - era * 400
-    of_year = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
-    days: npt.NDArray[np.int64] = era * 146_097 + of_era * 365 + of_era // 4 - of_era // 100
-    return days + of_year - 719_468
+    year_days = era * 146_097 + of_era * 365 + of_era // 4 - of_era // 100 + 306 - 719_468
+    lengths = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+    month_days = np.zeros(200, dtype=np.int64)  # by leap * 100 + month; 0: no such month
+    days_before = np.zeros(200, dtype=np.int64)
+    for is_leap in (0, 1):
+        row = [*lengths[:1], lengths[1] + is_leap, *lengths[2:]]
+        month_days[is_leap * 100 + 1 : is_leap * 100 + 13] = row
+        days_before[is_leap * 100 + 1 : is_leap * 100 + 13] = np.cumsum([0, *row[:-1]])
+    keep = np.array([(1 << (8 * places)) - 1 for places in range(7)], dtype=np.uint64)
+    return _Calendar(leap, year_days, month_days, days_before, keep)
+
+
+@attrs.frozen
+class _Calendar:
+    """Lookup tables of the proleptic Gregorian calendar for years 0 to 9999, and of the
+    fractions' digits.
+
+    Attributes:
+        leap: 1 for a leap year, else 0, by year.
+        year_days: days from 1970-01-01 to the year's 1 January, by year.
+        month_days: the month's days, by ``leap * 100 + month`` (0: no such month).
+        days_before: the days of the year before the month's first, by the same.
+        fraction_keep: by a fraction's number of digits (0-6), the mask of its bytes
+            among the six that may hold them.
+    """
+
+    leap: npt.NDArray[np.int64]
+    year_days: npt.NDArray[np.int64]
+    month_days: npt.NDArray[np.int64]
+    days_before: npt.NDArray[np.int64]
+    fraction_keep: npt.NDArray[np.uint64]
 
 
 def _seconds(micros: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
@@ -417,9 +510,10 @@ def _seconds(micros: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
     """
     import numpy as np
 
-    seconds: npt.NDArray[np.float64] = micros.astype(np.float64) / 1e6
-    far = np.flatnonzero(np.abs(micros) >= _EXACT)
-    if len(far):
+    seconds: npt.NDArray[np.float64] = micros.astype(np.float64)
+    seconds /= 1e6
+    if len(micros) and (int(micros.min()) <= -_EXACT or int(micros.max()) >= _EXACT):
+        far = np.flatnonzero(np.abs(micros) >= _EXACT)
         seconds[far] = [value / 1_000_000 for value in micros[far].tolist()]
     return seconds
 
@@ -566,14 +660,22 @@ def _sorted(
     store_bits = max(len(store_ids) - 1, 1).bit_length()
     if store_bits + time_bits + 1 <= 63:
         # One sort of values (not of indices): store, then microseconds, then status.
-        status_bit = key & 1
-        packed = ((key >> 1) << (time_bits + 1)) | ((micros - low) << 1) | status_bit
-        del status_bit
+        # In place where it can be: each new array of the polls' size is new pages.
+        packed = micros
+        packed -= low
+        packed <<= 1
+        packed |= key & 1
+        key >>= 1
+        key <<= time_bits + 1
+        packed |= key
+        del key, micros
         packed.sort()
         store = packed >> (time_bits + 1)
         inactive = (packed & 1).astype(bool)
-        times = ((packed >> 1) & ((1 << time_bits) - 1)) + low
-        return SortedPolls(store_ids, store, _seconds(times), inactive)
+        packed >>= 1
+        packed &= (1 << time_bits) - 1
+        packed += low
+        return SortedPolls(store_ids, store, _seconds(packed), inactive)
     order = np.lexsort((key & 1, micros, key >> 1))
     return SortedPolls(
         store_ids, (key >> 1)[order], _seconds(micros[order]), (key & 1)[order].astype(bool)

@@ -284,6 +284,73 @@ def test_generated_files_give_the_same_report(  # pylint: disable=too-many-local
     assert reports[0] == reports[1]
 
 
+# Times in the clean style whose fields may be out of range (month 13, hour 24, ...).
+_FIELDS = st.builds(
+    "{:04d}-{:02d}-{:02d} {:02d}:{:02d}:{:02d}{} UTC".format,
+    st.integers(0, 9999), st.integers(0, 19), st.integers(0, 39), st.integers(0, 29),
+    st.integers(0, 69), st.integers(0, 69),
+    st.one_of(st.just(""), st.from_regex(r"\A\.[0-9]{1,7}\Z")),
+)  # fmt: skip
+# What a time may be changed into: digits, the style's own characters, and others.
+_NEAR_CHARACTERS = st.sampled_from(list("0123456789-: .TZ+U/aé\x00") + ["\x7f", "\u0660"])
+
+
+def _columnar_agrees(stamp: str, folder: Path) -> None:
+    """The columnar reader reads a file with this time as the pure reader does, or gives it
+    back: it never takes a time the pure reader rejects, nor reads one as another instant."""
+    row = f"1,active,{stamp}\n2,inactive,2023-01-22 12:09:40 UTC\n"
+    status, _, _ = _inputs(folder, f"{HEADER}\n{row}".encode())
+    columnar = read_status_columnar(status)
+    try:
+        pure = status_file.read_status_sequential(status)
+    except InputDataError:
+        assert columnar is None
+        return
+    if pure.error is not None:
+        assert columnar is None
+    elif columnar is not None:
+        assert _normal(columnar) == _normal(pure)
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(stamp=_FIELDS)
+def test_a_time_with_fields_out_of_range_is_given_back(
+    stamp: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Month 0 or 13, day 31 of a short month, 29 February of a common year, hour 24,
+    minute or second 60, year 0, a seven-digit fraction: the pure reader's rejects."""
+    _columnar_agrees(stamp, tmp_path_factory.mktemp("fields"))
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    stamp=st.one_of(_MOMENTS.map(_stamp), _RECENT.map(_stamp)),
+    edits=st.lists(
+        st.tuples(st.sampled_from(["replace", "insert", "delete"]), st.integers(0, 29),
+                  _NEAR_CHARACTERS),
+        min_size=1, max_size=3,
+    ),
+)  # fmt: skip
+def test_a_time_with_characters_changed_is_read_alike_or_given_back(
+    stamp: str, edits: list[tuple[str, int, str]], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A clean time with characters replaced, inserted or deleted."""
+    characters = list(stamp)
+    for kind, position, character in edits:
+        position = min(position, len(characters) - (kind != "insert"))
+        if kind == "replace":
+            characters[position] = character
+        elif kind == "insert":
+            characters.insert(position, character)
+        else:
+            del characters[position]
+    _columnar_agrees("".join(characters), tmp_path_factory.mktemp("edits"))
+
+
 def _cli_args(folder: Path, *extra: str) -> list[str]:
     status, hours, zones = generate(1).write(folder)
     return [

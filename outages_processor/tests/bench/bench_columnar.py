@@ -444,6 +444,15 @@ class Run:
     stdout: str
 
 
+def child_environment() -> dict[str, str]:
+    """This process's environment for the contenders, with bytecode caching allowed.
+
+    ``PYTHONDONTWRITEBYTECODE`` (set on some machines) would make every run compile the
+    library's modules again, as no installed program does: the warm-up run writes them.
+    """
+    return {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+
+
 def run_measured(command: list[str], folder: Path) -> Run:
     """Run ``command``; return its wall time, ``ru_maxrss`` (``os.wait4``) and stdout.
 
@@ -453,7 +462,9 @@ def run_measured(command: list[str], folder: Path) -> Run:
     out_path, err_path = folder / "stdout.txt", folder / "stderr.txt"
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=out, stderr=err)  # pylint: disable=consider-using-with
+        process = subprocess.Popen(  # pylint: disable=consider-using-with
+            command, stdout=out, stderr=err, env=child_environment()
+        )
         _, status, usage = os.wait4(process.pid, 0)
         elapsed = time.perf_counter() - started
         process.returncode = os.waitstatus_to_exitcode(status)
@@ -466,7 +477,9 @@ def run_measured(command: list[str], folder: Path) -> Run:
 
 def tree_memory(command: list[str]) -> bench_uptime.TreeMemory:
     """Run ``command`` while sampling its process tree's memory; return the peaks."""
-    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as process:
+    with subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=child_environment()
+    ) as process:
         memory = bench_uptime.TreeMemory(process.pid)
         with memory:
             _, errors = process.communicate()
