@@ -28,6 +28,7 @@ import contextlib
 import functools
 import mmap
 import os
+import sys
 from array import array
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -56,6 +57,11 @@ _WIDTH: Final = 32  # bytes looked at per time: the longest accepted (30) and pa
 _SUFFIX: Final = b" UTC"
 _STATUSES: Final = {"active": 0, "inactive": 1}
 _BLOCK_BYTES: Final = 1 << 24
+"""The smallest block pyarrow parses at once (one chunk of the columns each)."""
+_BLOCKS: Final = 16
+"""Blocks a large file is cut into, at most: each block's dictionary of store ids is
+unified with the others' afterwards, which costs more the more blocks there are."""
+_MAX_BLOCK_BYTES: Final = 1 << 28
 _SLICE_ROWS: Final = 1 << 16
 _PARSE_THREADS: Final = min(os.cpu_count() or 1, 4)
 """Threads parsing time slices at once (numpy releases the GIL in its loops)."""
@@ -63,12 +69,28 @@ _PARSE_THREADS: Final = min(os.cpu_count() or 1, 4)
 
 def columnar_available() -> bool:
     """True when pyarrow and numpy can be imported (the ``fast`` extra is installed)."""
+    _allocator_settings()
     try:
         import numpy  # noqa: F401  # pylint: disable=unused-import
         import pyarrow  # noqa: F401  # pylint: disable=unused-import
     except ImportError:
         return False
     return True
+
+
+_LARGE_PAGES: Final = "MIMALLOC_ALLOW_LARGE_OS_PAGES"
+
+
+def _allocator_settings() -> None:
+    """Let pyarrow's allocator (mimalloc) ask the system for large pages, unless the
+    environment says otherwise or pyarrow is already loaded.
+
+    A gigabyte of columns is otherwise hundreds of thousands of first touches of 4 KiB
+    pages; measured on an 18M-poll file, the report took 0.91 of the time with them
+    (paired median of interleaved runs), the same at 1.8M polls.
+    """
+    if "pyarrow" not in sys.modules:
+        os.environ.setdefault(_LARGE_PAGES, "1")
 
 
 def read_status_columnar(
@@ -242,6 +264,7 @@ def _read_table(
     Raises:
         OSError: the file cannot be read.
     """
+    _allocator_settings()
     import pyarrow as pa
     import pyarrow.csv as pa_csv
 
@@ -264,7 +287,9 @@ def _read_table(
             rows = source.read_buffer().slice(start)
             return pa_csv.read_csv(
                 rows,
-                read_options=pa_csv.ReadOptions(column_names=names, block_size=_BLOCK_BYTES),
+                read_options=pa_csv.ReadOptions(
+                    column_names=names, block_size=_block_bytes(rows.size)
+                ),
                 parse_options=pa_csv.ParseOptions(quote_char=False, newlines_in_values=False),
                 convert_options=pa_csv.ConvertOptions(
                     column_types=types,
@@ -274,6 +299,12 @@ def _read_table(
             )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None  # a row with the wrong number of fields, bytes not UTF-8, ...
+
+
+def _block_bytes(size: int) -> int:
+    """The block size for ``size`` bytes of rows: :data:`_BLOCK_BYTES`, or larger so that
+    there are at most :data:`_BLOCKS` blocks, up to :data:`_MAX_BLOCK_BYTES`."""
+    return min(max(_BLOCK_BYTES, -(-size // _BLOCKS)), _MAX_BLOCK_BYTES)
 
 
 @contextlib.contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -376,6 +377,26 @@ def test_an_unknown_engine_is_a_usage_error(tmp_path: Path) -> None:
     assert "'fast' is not one of 'auto', 'python', 'columnar'" in result.output
     assert "Traceback" not in result.output
 
+
+@pytest.mark.parametrize(("setting", "expected"), [(None, "1"), ("0", "0"), ("1", "1")])
+def test_pyarrow_is_loaded_with_large_pages_unless_the_environment_says_otherwise(
+    setting: str | None, expected: str
+) -> None:
+    """Checking for the engine sets mimalloc's large pages before pyarrow loads, and
+    leaves a value the user gave."""
+    code = (
+        "import os\n"
+        "from outages_processor.inputs.status_columnar import columnar_available\n"
+        "assert columnar_available()\n"
+        "print(os.environ['MIMALLOC_ALLOW_LARGE_OS_PAGES'])\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "MIMALLOC_ALLOW_LARGE_OS_PAGES"}
+    if setting is not None:
+        env["MIMALLOC_ALLOW_LARGE_OS_PAGES"] = setting
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == expected
 
 def test_the_columnar_engine_without_pyarrow_says_what_to_install(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
