@@ -19,6 +19,7 @@ from outages_processor.inputs.poll_blocks import StatusPart
 from outages_processor.models.common import Engine, OnError
 from outages_processor.reports import building
 from outages_processor.reports.building import build_report
+from outages_processor.reports.engines import AUTO_COLUMNAR_MIN_BYTES, columnar_wanted
 from outages_processor.scripts.main import app
 from outages_processor.tests.uptime_data import generate
 
@@ -410,6 +411,24 @@ def test_the_columnar_engine_without_pyarrow_says_what_to_install(
         "pip install 'outages_processor[fast]'\n"
     )
 
+
+@pytest.mark.parametrize(
+    ("size", "engine", "wanted"),
+    [
+        (AUTO_COLUMNAR_MIN_BYTES - 1, "auto", False),
+        (AUTO_COLUMNAR_MIN_BYTES, "auto", True),
+        (100, "columnar", True),
+        (AUTO_COLUMNAR_MIN_BYTES, "python", False),
+    ],
+)
+def test_auto_picks_the_columnar_engine_for_files_of_4_mib_and_more(
+    size: int, engine: Engine, wanted: bool, tmp_path: Path
+) -> None:
+    """``"auto"`` tries the columnar engine on local files of at least 4 MiB only."""
+    path = tmp_path / "status.csv"
+    path.write_bytes(b"x" * size)
+    assert AUTO_COLUMNAR_MIN_BYTES == 4 << 20
+    assert columnar_wanted(path, engine) is wanted
 
 def test_auto_without_pyarrow_reads_with_the_pure_readers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
