@@ -609,9 +609,42 @@ def read_status_sorted(path: str | os.PathLike[str]) -> SortedPolls | None:
     """Read a clean status file into sorted columns; None for a file that is not clean.
 
     As :func:`read_status_columnar` (the same file is clean for both, with the same
-    times), but the polls stay in numpy arrays, sorted with one sort of a 64-bit key
-    (store, microseconds, status) when the times span few enough bits, else with a
-    lexicographic sort.
+    times), but the polls stay in numpy arrays: :func:`read_status_micros`, with the times
+    in seconds.
+
+    Raises:
+        InputDataError: as :func:`read_status_columnar`.
+        ImportError: pyarrow or numpy is not installed.
+    """
+    columns = read_status_micros(path)
+    if columns is None:
+        return None
+    store_ids, store, micros, inactive = attrs.astuple(columns, recurse=False)
+    del columns
+    return SortedPolls(store_ids, store, _seconds(micros), inactive)
+
+
+@attrs.frozen
+class PollColumns:
+    """A clean status file's polls as columns, sorted by store, then time, then status.
+
+    Attributes:
+        store_ids: the stores; a poll's ``store`` indexes this list.
+        store: each poll's store (non-decreasing).
+        micros: each poll's time, whole microseconds since the epoch, as in the file.
+        inactive: True for an inactive poll.
+    """
+
+    store_ids: list[str]
+    store: Any
+    micros: Any
+    inactive: Any
+
+
+def read_status_micros(path: str | os.PathLike[str]) -> PollColumns | None:
+    """Read a clean status file into columns sorted with one sort of a 64-bit key (store,
+    microseconds, status) when the times span few enough bits, else with a lexicographic
+    sort; None for a file that is not clean (see :func:`read_status_columnar`).
 
     Raises:
         InputDataError: as :func:`read_status_columnar`.
@@ -682,7 +715,7 @@ def _slices(chunk_lengths: list[int]) -> list[tuple[int, int, int]]:
 
 def _sorted(
     store_ids: list[str], key: npt.NDArray[np.int64], micros: npt.NDArray[np.int64]
-) -> SortedPolls:
+) -> PollColumns:
     """The polls sorted by store, time and status."""
     import numpy as np
 
@@ -706,8 +739,8 @@ def _sorted(
         packed >>= 1
         packed &= (1 << time_bits) - 1
         packed += low
-        return SortedPolls(store_ids, store, _seconds(packed), inactive)
+        return PollColumns(store_ids, store, packed, inactive)
     order = np.lexsort((key & 1, micros, key >> 1))
-    return SortedPolls(
-        store_ids, (key >> 1)[order], _seconds(micros[order]), (key & 1)[order].astype(bool)
+    return PollColumns(
+        store_ids, (key >> 1)[order], micros[order], (key & 1)[order].astype(bool)
     )

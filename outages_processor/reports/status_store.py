@@ -31,6 +31,7 @@ from outages_processor._time import as_instant, epoch_seconds_datetime
 from outages_processor.core.uptime import WEEK
 from outages_processor.errors import StatusStoreError
 from outages_processor.inputs.poll_blocks import PollCollector, StatusPart
+from outages_processor.inputs.status_columnar import PollColumns, read_status_micros
 from outages_processor.inputs.status_rows import iter_poll_rows
 from outages_processor.inputs.status_sources import StatusShards, iter_shard_rows
 from outages_processor.inputs.tables import RowErrors
@@ -45,6 +46,7 @@ from outages_processor.models.uptime import (
     report_now,
 )
 from outages_processor.reports.building import report_from_part
+from outages_processor.reports.engines import columnar_wanted
 from outages_processor.reports.inputs import (
     accepted_inputs,
     as_source,
@@ -321,6 +323,11 @@ def _poll_rows(status: object, errors: RowErrors) -> Iterator[tuple[str, int, bo
             for store_id, active, seconds in iter_shard_rows(shard, errors=errors):
                 yield store_id, epoch_micros(epoch_seconds_datetime(seconds)), active
         return
+    if isinstance(accepted, (str, os.PathLike)):
+        columnar = _columnar_rows(accepted)
+        if columnar is not None:
+            yield from columnar
+            return
     source = as_source(accepted)
     if source is None:
         for poll in cast(Iterable[Poll], accepted):
@@ -329,6 +336,41 @@ def _poll_rows(status: object, errors: RowErrors) -> Iterator[tuple[str, int, bo
     # The instant a report reads from the file, to the microsecond, as a Poll would hold it.
     for store_id, active, seconds in iter_poll_rows(source, errors=errors):
         yield store_id, epoch_micros(epoch_seconds_datetime(seconds)), active
+
+
+def _columnar_rows(path: str | os.PathLike[str]) -> Iterator[tuple[str, int, bool]] | None:
+    """The polls of a local status file read by the columnar engine, when ``auto`` picks
+    it and the file is clean (see :mod:`~outages_processor.reports.engines`); else None.
+
+    The rows are those the pure readers give: a time far from 1970, which float seconds
+    do not hold to the microsecond, is stored as it comes back from its seconds.
+    """
+    if not columnar_wanted(path, "auto"):
+        return None
+    columns = read_status_micros(path)
+    return None if columns is None else _column_rows(columns)
+
+
+_CLOSE_MICROS: Final = (1 << 31) * 1_000_000
+"""Times within this of the epoch (1901 to 2038) come back from float seconds unchanged:
+half a unit in the last place of such seconds is under half a microsecond."""
+_ROWS_AT_ONCE: Final = 1 << 16
+
+
+def _column_rows(columns: PollColumns) -> Iterator[tuple[str, int, bool]]:
+    """``(store_id, at_us, active)`` of sorted columns, a slice of them at a time."""
+    # pylint: disable-next=import-outside-toplevel  # numpy: the optional extra
+    import numpy as np
+
+    store_ids = columns.store_ids
+    for first in range(0, len(columns.micros), _ROWS_AT_ONCE):
+        rows = slice(first, first + _ROWS_AT_ONCE)
+        micros = columns.micros[rows]
+        at = micros.tolist()
+        for index in np.flatnonzero(np.abs(micros) >= _CLOSE_MICROS).tolist():
+            at[index] = epoch_micros(epoch_seconds_datetime(at[index] / 1_000_000))
+        names = [store_ids[store] for store in columns.store[rows].tolist()]
+        yield from zip(names, at, np.logical_not(columns.inactive[rows]).tolist())
 
 
 def _hours_rows(hours: object, errors: RowErrors) -> list[tuple[str, int, int, int]]:

@@ -19,7 +19,10 @@ from outages_processor.inputs.poll_blocks import StatusPart
 from outages_processor.models.common import Engine, OnError
 from outages_processor.reports import building
 from outages_processor.reports.building import build_report
+from outages_processor.reports import engines
+from outages_processor.reports import status_store as status_store_module
 from outages_processor.reports.engines import AUTO_COLUMNAR_MIN_BYTES, columnar_wanted
+from outages_processor.reports.status_store import StatusStore
 from outages_processor.scripts.main import app
 from outages_processor.tests.uptime_data import generate
 
@@ -494,3 +497,82 @@ def test_hours_and_zones_read_once_serve_either_outcome(
         status, iter(data.hours), iter(data.zones), engine="columnar", jobs=2
     )
     assert report == expected
+
+
+# ---------------------------------------------------------------------------------------
+# A status store's ingest of a large clean file goes through the columnar reader
+
+
+def _stored(
+    status: Path, folder: Path, columnar: bool, monkeypatch: pytest.MonkeyPatch
+) -> tuple[object, list[tuple[str, int, int]]]:
+    """What ingesting ``status`` into a new store answers, and every stored poll."""
+    with monkeypatch.context() as patch:
+        used: list[bool] = []
+        original = status_store_module.read_status_micros
+
+        def spy(path: str | os.PathLike[str]) -> object:
+            columns = original(path)
+            used.append(columns is not None)
+            return columns
+
+        patch.setattr(status_store_module, "read_status_micros", spy)
+        patch.setattr(engines, "AUTO_COLUMNAR_MIN_BYTES", 0 if columnar else 1 << 62)
+        with StatusStore(folder / f"{'columnar' if columnar else 'pure'}.db") as store:
+            ingest = store.ingest_polls(status)
+            polls = store.database.polls()
+        assert used == ([True] if columnar else [])
+    return ingest, polls
+
+
+@pytest.mark.parametrize("name", sorted(CLEAN))
+def test_a_store_ingests_a_clean_file_alike_with_the_columnar_reader(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same answer and the same stored polls as the pure readers give."""
+    status, _, _ = _inputs(tmp_path, f"{HEADER}\n".encode() + CLEAN[name])
+    assert _stored(status, tmp_path, True, monkeypatch) == _stored(
+        status, tmp_path, False, monkeypatch
+    )
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    rows=st.lists(
+        st.tuples(_STORES, st.booleans(), st.one_of(_MOMENTS, _RECENT)), min_size=1, max_size=40
+    ),
+    duplicates=st.lists(st.integers(0, 39), max_size=5),
+)
+def test_a_store_ingests_generated_files_alike_with_the_columnar_reader(
+    rows: list[tuple[str, bool, datetime]],
+    duplicates: list[int],
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Times of every year (far ones stored as their float seconds give them back), polls
+    repeated and at one instant with both statuses."""
+    for index in duplicates:
+        if index < len(rows):
+            store, active, moment = rows[index]
+            rows.extend([(store, active, moment), (store, not active, moment)])
+    lines = "".join(
+        f"{store},{'active' if active else 'inactive'},{_stamp(moment)}\n"
+        for store, active, moment in rows
+    )
+    folder = tmp_path_factory.mktemp("store")
+    status, _, _ = _inputs(folder, f"{HEADER}\n{lines}".encode())
+    assert _stored(status, folder, True, monkeypatch) == _stored(
+        status, folder, False, monkeypatch
+    )
+
+
+def test_a_store_ingests_a_generated_data_set_alike_with_the_columnar_reader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A week of polls of many stores."""
+    status, _, _ = generate(5, stores=40).write(tmp_path)
+    assert _stored(status, tmp_path, True, monkeypatch) == _stored(
+        status, tmp_path, False, monkeypatch
+    )
