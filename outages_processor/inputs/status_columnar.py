@@ -584,47 +584,6 @@ def _part(
 
 
 @attrs.frozen
-class SortedPolls:
-    """A clean status file's polls as columns, sorted by store then time.
-
-    Attributes:
-        store_ids: the stores; a poll's ``store`` indexes this list.
-        store: each poll's store (non-decreasing).
-        seconds: each poll's time, seconds since the epoch (non-decreasing within a store).
-        inactive: True for an inactive poll.
-    """
-
-    store_ids: list[str]
-    store: Any
-    seconds: Any
-    inactive: Any
-
-    @property
-    def latest(self) -> float:
-        """The latest poll's time."""
-        return float(self.seconds.max())
-
-
-def read_status_sorted(path: str | os.PathLike[str]) -> SortedPolls | None:
-    """Read a clean status file into sorted columns; None for a file that is not clean.
-
-    As :func:`read_status_columnar` (the same file is clean for both, with the same
-    times), but the polls stay in numpy arrays: :func:`read_status_micros`, with the times
-    in seconds.
-
-    Raises:
-        InputDataError: as :func:`read_status_columnar`.
-        ImportError: pyarrow or numpy is not installed.
-    """
-    columns = read_status_micros(path)
-    if columns is None:
-        return None
-    store_ids, store, micros, inactive = attrs.astuple(columns, recurse=False)
-    del columns
-    return SortedPolls(store_ids, store, _seconds(micros), inactive)
-
-
-@attrs.frozen
 class PollColumns:
     """A clean status file's polls as columns, sorted by store, then time, then status.
 
@@ -639,6 +598,15 @@ class PollColumns:
     store: Any
     micros: Any
     inactive: Any
+
+    @property
+    def latest(self) -> float:
+        """The latest poll's time, seconds since the epoch."""
+        return int(self.micros.max()) / 1_000_000  # divided and rounded once, as _seconds
+
+    def seconds(self) -> npt.NDArray[np.float64]:
+        """Each poll's time in seconds since the epoch, the float the pure readers give."""
+        return _seconds(self.micros)
 
 
 def read_status_micros(path: str | os.PathLike[str]) -> PollColumns | None:

@@ -64,7 +64,7 @@ from outages_processor.reports.workers import (
 )
 from outages_processor.inputs import status_file
 from outages_processor.inputs.poll_blocks import StatusPart, group_polls
-from outages_processor.inputs.status_columnar import SortedPolls, read_status_sorted
+from outages_processor.inputs.status_columnar import PollColumns, read_status_micros
 from outages_processor.inputs.status_sources import StatusShards, read_shard, shard_error
 from outages_processor.inputs.tables import RowErrors, Source, source_name
 
@@ -427,10 +427,10 @@ class _ReadFirst:
         schedules: the hours and time zones, read whatever the part.
     """
 
-    polls: SortedPolls | None
+    polls: PollColumns | None
     schedules: _SchedulesRead
 
-    def report(self, polls: SortedPolls, options: _Options) -> UptimeReport:
+    def report(self, polls: PollColumns, options: _Options) -> UptimeReport:
         """The report of the polls read, computed in this process by the vectorised twin
         of the core (:mod:`~outages_processor.reports.columnar_compute`).
 
@@ -479,10 +479,10 @@ def _read_columnar_first(
         return _ReadFirst(part, schedules.result())
 
 
-def _read_columnar(path: str | os.PathLike[str], options: _Options) -> SortedPolls | None:
+def _read_columnar(path: str | os.PathLike[str], options: _Options) -> PollColumns | None:
     """The sorted polls of a clean local status file, reporting its bytes read; None when
     it is not clean."""
-    polls = read_status_sorted(path)
+    polls = read_status_micros(path)
     if polls is not None:
         layout = status_file.read_status_layout(path)  # the bytes the pure reader counts
         _ReadMeter(options.progress, layout.size - layout.data_start).advance(

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Final
 from outages_processor.core.business_hours import LocalDays, business_intervals, load_zone
 from outages_processor.core.uptime import DAY, HOUR, WEEK
 from outages_processor.models.schedules import Schedule
-from outages_processor.inputs.status_columnar import SortedPolls
+from outages_processor.inputs.status_columnar import PollColumns
 from outages_processor.models.uptime import Interpolation, StoreUptime
 
 if TYPE_CHECKING:
@@ -274,7 +274,7 @@ class _Clocks:
 
 
 def store_rows(
-    polls: SortedPolls,
+    polls: PollColumns,
     schedules: Mapping[str, Schedule],
     now: float,
     interpolation: Interpolation,
@@ -282,7 +282,7 @@ def store_rows(
     """The report rows of a status file's sorted polls, sorted by store id.
 
     Args:
-        polls: the polls, as :func:`~outages_processor.inputs.status_columnar.read_status_sorted`
+        polls: the polls, as :func:`~outages_processor.inputs.status_columnar.read_status_micros`
             gives them.
         schedules: each store's schedule (missing: the default ``Schedule()``).
         now: the instant the windows end at.
@@ -291,7 +291,7 @@ def store_rows(
     always_open = Schedule()
     of_store = [schedules.get(store_id, always_open) for store_id in polls.store_ids]
     values = report_values(
-        polls.store, polls.seconds, polls.inactive, of_store, now, interpolation
+        polls.store, polls.seconds(), polls.inactive, of_store, now, interpolation
     ).tolist()
     rows = [StoreUptime(store_id, *row) for store_id, row in zip(polls.store_ids, values)]
     rows.sort(key=_store_key)

@@ -321,7 +321,7 @@ def _poll_rows(status: object, errors: RowErrors) -> Iterator[tuple[str, int, bo
         # Many files (a glob, a list, URLs, Parquet): their polls, shard after shard.
         for shard in accepted.shards:
             for store_id, active, seconds in iter_shard_rows(shard, errors=errors):
-                yield store_id, epoch_micros(epoch_seconds_datetime(seconds)), active
+                yield store_id, _stored_micros(seconds), active
         return
     if isinstance(accepted, (str, os.PathLike)):
         columnar = _columnar_rows(accepted)
@@ -333,9 +333,13 @@ def _poll_rows(status: object, errors: RowErrors) -> Iterator[tuple[str, int, bo
         for poll in cast(Iterable[Poll], accepted):
             yield poll.store_id, epoch_micros(poll.timestamp), poll.status == "active"
         return
-    # The instant a report reads from the file, to the microsecond, as a Poll would hold it.
     for store_id, active, seconds in iter_poll_rows(source, errors=errors):
-        yield store_id, epoch_micros(epoch_seconds_datetime(seconds)), active
+        yield store_id, _stored_micros(seconds), active
+
+
+def _stored_micros(seconds: float) -> int:
+    """The instant a report reads from a file, to the microsecond, as a Poll would hold it."""
+    return epoch_micros(epoch_seconds_datetime(seconds))
 
 
 def _columnar_rows(path: str | os.PathLike[str]) -> Iterator[tuple[str, int, bool]] | None:
@@ -368,7 +372,7 @@ def _column_rows(columns: PollColumns) -> Iterator[tuple[str, int, bool]]:
         micros = columns.micros[rows]
         at = micros.tolist()
         for index in np.flatnonzero(np.abs(micros) >= _CLOSE_MICROS).tolist():
-            at[index] = epoch_micros(epoch_seconds_datetime(at[index] / 1_000_000))
+            at[index] = _stored_micros(at[index] / 1_000_000)
         names = [store_ids[store] for store in columns.store[rows].tolist()]
         yield from zip(names, at, np.logical_not(columns.inactive[rows]).tolist())
 

@@ -248,33 +248,45 @@ def _stamp(moment: datetime) -> str:
     return f"{text} UTC"
 
 
+# Polls of random stores, statuses and times, and which of them to repeat.
+_ROWS = st.lists(
+    st.tuples(_STORES, st.booleans(), st.one_of(_MOMENTS, _RECENT)), min_size=1, max_size=40
+)
+_REPEATS = st.lists(st.integers(0, 39), max_size=5)
+
+
+def _write_polls(
+    folder: Path, rows: list[tuple[str, bool, datetime]], repeats: list[int], *, again: bool = False
+) -> tuple[Path, Path, Path]:
+    """The rows as a status file (beside empty hours and zones): each repeated row added at
+    its instant with the other status (with ``again``, first with its own too)."""
+    for index in repeats:
+        if index < len(rows):
+            store, active, moment = rows[index]
+            rows.extend([(store, active, moment)] * again + [(store, not active, moment)])
+    lines = "".join(
+        f"{store},{'active' if active else 'inactive'},{_stamp(moment)}\n"
+        for store, active, moment in rows
+    )
+    return _inputs(folder, f"{HEADER}\n{lines}".encode())
+
+
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    rows=st.lists(
-        st.tuples(_STORES, st.booleans(), st.one_of(_MOMENTS, _RECENT)), min_size=1, max_size=40
-    ),
-    duplicates=st.lists(st.integers(0, 39), max_size=5),
+    rows=_ROWS,
+    duplicates=_REPEATS,
     interpolation=st.sampled_from(["nearest", "previous"]),
 )
-def test_generated_files_give_the_same_report(  # pylint: disable=too-many-locals
+def test_generated_files_give_the_same_report(
     rows: list[tuple[str, bool, datetime]],
     duplicates: list[int],
     interpolation: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     """Random stores, statuses, times (pre-1970, fractions, polls sharing an instant)."""
-    for index in duplicates:  # the same instant again with the other status
-        if index < len(rows):
-            store, active, moment = rows[index]
-            rows.append((store, not active, moment))
-    lines = "".join(
-        f"{store},{'active' if active else 'inactive'},{_stamp(moment)}\n"
-        for store, active, moment in rows
-    )
-    folder = tmp_path_factory.mktemp("generated")
-    status, hours, zones = _inputs(folder, f"{HEADER}\n{lines}".encode())
+    status, hours, zones = _write_polls(tmp_path_factory.mktemp("generated"), rows, duplicates)
     columnar = read_status_columnar(status)
     assert columnar is not None
     assert _normal(columnar) == _normal(status_file.read_status_sequential(status))
@@ -540,10 +552,8 @@ def test_a_store_ingests_a_clean_file_alike_with_the_columnar_reader(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    rows=st.lists(
-        st.tuples(_STORES, st.booleans(), st.one_of(_MOMENTS, _RECENT)), min_size=1, max_size=40
-    ),
-    duplicates=st.lists(st.integers(0, 39), max_size=5),
+    rows=_ROWS,
+    duplicates=_REPEATS,
 )
 def test_a_store_ingests_generated_files_alike_with_the_columnar_reader(
     rows: list[tuple[str, bool, datetime]],
@@ -553,16 +563,8 @@ def test_a_store_ingests_generated_files_alike_with_the_columnar_reader(
 ) -> None:
     """Times of every year (far ones stored as their float seconds give them back), polls
     repeated and at one instant with both statuses."""
-    for index in duplicates:
-        if index < len(rows):
-            store, active, moment = rows[index]
-            rows.extend([(store, active, moment), (store, not active, moment)])
-    lines = "".join(
-        f"{store},{'active' if active else 'inactive'},{_stamp(moment)}\n"
-        for store, active, moment in rows
-    )
     folder = tmp_path_factory.mktemp("store")
-    status, _, _ = _inputs(folder, f"{HEADER}\n{lines}".encode())
+    status, _, _ = _write_polls(folder, rows, duplicates, again=True)
     assert _stored(status, folder, True, monkeypatch) == _stored(
         status, folder, False, monkeypatch
     )
