@@ -19,6 +19,8 @@ each class is one thing a caller would handle differently::
     +-- StatusStoreError              the SQLite status store cannot be used as asked
     |   +-- StatusStoreBusyError      another writer held the database too long (transient)
     +-- ReportError                   a report service request that cannot be served
+    +-- ClusterError                  the Dask cluster could not finish a report (a worker died)
+        +-- ClusterUnavailableError   the scheduler was lost during the report (transient)
 
 Messages say what went wrong and what to do next. No message, attribute or ``repr`` of
 these classes ever contains the API key.
@@ -30,6 +32,8 @@ __all__ = [
     "ApiConnectionError",
     "ApiError",
     "AuthError",
+    "ClusterError",
+    "ClusterUnavailableError",
     "ConfigError",
     "EventStoreBusyError",
     "EventStoreError",
@@ -212,3 +216,15 @@ class StatusStoreBusyError(StatusStoreError):
 
 class ReportError(OutagesError):
     """A report service request cannot be served (unknown or malformed report id)."""
+
+
+class ClusterError(OutagesError):
+    """The Dask cluster could not finish a report: a worker died while running part of it
+    (a worker that runs out of memory is killed), as many times as the scheduler allows."""
+
+
+class ClusterUnavailableError(ClusterError):
+    """The client lost the Dask scheduler during a report (it stopped, restarted or became
+    unreachable). Trying again once it is back may work (``transient``)."""
+
+    transient = True

@@ -17,23 +17,37 @@ zones itself, sends the stores' schedules to every worker once, and assembles th
 as :func:`~outages_processor.reports.building.build_report` does on one machine: the same
 rows in the same order, the same ``now`` (default: the latest poll), the same rejects and
 the same ``file:line`` errors (a shard's name is its path or URL as given).
+
+A failure of the cluster itself, not of the data, is said as one
+:class:`~outages_processor.errors.ClusterError`: a worker that died while running a task as
+often as the scheduler allows (``KilledWorker``; most often out of memory), or
+:class:`~outages_processor.errors.ClusterUnavailableError` when the scheduler was lost (the
+futures cancelled, the connection closed, a timeout). Anything else a worker raises reaches
+the caller as it is.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from array import array
 from operator import attrgetter
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import CancelledError
 from typing import Any, Final, cast
 
 import attrs
 import httpx
 
 from outages_processor._time import epoch_seconds_datetime
-from outages_processor.errors import InputDataError
+from outages_processor.errors import (
+    ClusterError,
+    ClusterUnavailableError,
+    InputDataError,
+    OutagesError,
+)
 from outages_processor.inputs import status_file
 from outages_processor.inputs.poll_blocks import PollBlock, StatusPart
 from outages_processor.inputs.remote_files import http_status_error, url_error
@@ -50,6 +64,7 @@ __all__ = [
     "PARTITIONS_PER_WORKER",
     "SHARD_TIMEOUT",
     "ShardSummary",
+    "cluster_error",
     "open_shard",
     "part_block",
     "read_shard",
@@ -262,25 +277,100 @@ def report_on_cluster(  # pylint: disable=too-many-arguments,too-many-locals  # 
     Raises:
         InputDataError: as ``build_report``: the first bad status row (shards in the
             order given), then a bad hours or zones row; a shard that cannot be read.
+        ClusterError: a worker died running a task as often as the scheduler allows;
+            :class:`ClusterUnavailableError` when the scheduler was lost.
     """
     sources = shard_sources(status)
-    partitions = PARTITIONS_PER_WORKER * max(len(client.scheduler_info()["workers"]), 1)
-    parts = [
-        client.submit(read_shard, source, partitions, on_error, pure=False)
-        for source in sources
-    ]
-    # The hours and time zones are read here while the workers read the shards.
-    errors = RowErrors(on_error)
-    schedules, schedule_error = read_schedules_aside(hours, timezones, errors)
-    read = _gathered([client.submit(shard_summary, part, pure=False) for part in parts], progress)
-    _check_summaries(read, sources, schedule_error)
-    latest = max(summary.latest for summary in read)
-    end = now if now is not None else latest
-    check_now(end, latest)
-    rows = _compute(client, parts, partitions, (schedules, end, interpolation), progress)
-    rejects = [reject for summary in read for reject in summary.rejects]
-    rejects.extend(errors.rejects)
-    return UptimeReport(rows, epoch_seconds_datetime(end), interpolation, rejects)
+    with _cluster_failures(client):
+        partitions = PARTITIONS_PER_WORKER * max(len(client.scheduler_info()["workers"]), 1)
+        parts = [
+            client.submit(read_shard, source, partitions, on_error, pure=False)
+            for source in sources
+        ]
+        # The hours and time zones are read here while the workers read the shards.
+        errors = RowErrors(on_error)
+        schedules, schedule_error = read_schedules_aside(hours, timezones, errors)
+        summaries = [client.submit(shard_summary, part, pure=False) for part in parts]
+        read = _gathered(summaries, progress)
+        _check_summaries(read, sources, schedule_error)
+        latest = max(summary.latest for summary in read)
+        end = now if now is not None else latest
+        check_now(end, latest)
+        rows = _compute(client, parts, partitions, (schedules, end, interpolation), progress)
+        rejects = [reject for summary in read for reject in summary.rejects]
+        rejects.extend(errors.rejects)
+        return UptimeReport(rows, epoch_seconds_datetime(end), interpolation, rejects)
+
+
+@contextlib.contextmanager
+def _cluster_failures(client: Any) -> Iterator[None]:
+    """Raise a failure of the cluster itself as a :class:`ClusterError` (see the module)."""
+    try:
+        yield
+    except OutagesError:
+        raise
+    except Exception as err:  # pylint: disable=broad-exception-caught  # sorted just below
+        error = cluster_error(err, _address(client))
+        if error is None:
+            raise
+        raise error from err
+
+
+def _address(client: Any) -> str:
+    """The scheduler's address, for messages (``the scheduler`` when the client has none)."""
+    address = getattr(getattr(client, "scheduler", None), "address", None)
+    return address if isinstance(address, str) else "the scheduler"
+
+
+def cluster_error(err: Exception, address: str) -> ClusterError | None:
+    """The error to raise for a failure of the cluster itself, or None for any other.
+
+    Args:
+        err: what a Dask call or a future's result raised.
+        address: the scheduler's address, for the message.
+
+    Returns:
+        A :class:`ClusterError` for a task whose workers kept dying, a
+        :class:`ClusterUnavailableError` for a lost scheduler, None for anything else.
+    """
+    # pylint: disable-next=import-outside-toplevel  # the dask extra: present where a client is
+    import distributed
+    from distributed.comm.core import CommClosedError  # pylint: disable=import-outside-toplevel
+
+    if isinstance(err, distributed.KilledWorker):
+        return ClusterError(
+            f"a Dask worker died while {_task_name(err.args[0])}, on every worker "
+            "the scheduler allows (a worker that runs out of memory is killed); give the "
+            "workers more memory or add workers, and see the worker logs"
+        )
+    if isinstance(err, CancelledError):
+        reason = getattr(err, "reason", None) or "cancelled"
+        return ClusterUnavailableError(
+            f"the report's tasks were cancelled by the Dask cluster at {address} ({reason}); "
+            "check that the scheduler is running, then try again"
+        )
+    if isinstance(err, (CommClosedError, TimeoutError)):
+        return ClusterUnavailableError(
+            f"lost the Dask scheduler at {address} during the report "
+            f"({str(err) or type(err).__name__}); check that it is running, then try again"
+        )
+    return None
+
+
+_STEPS: Final = {
+    "read_shard": "reading a status shard",
+    "shard_summary": "summing up a status shard",
+    "part_block": "handing on a block of polls",
+    "compute_partition": "computing a partition of the stores",
+}
+"""What each task of the graph does, for messages."""
+
+
+def _task_name(key: object) -> str:
+    """What a task was doing, from its key (``read_shard-1f2e...``: reading a status shard)."""
+    name = str(key[0] if isinstance(key, tuple) and key else key)
+    function = re.sub(r"-[0-9a-f]{8,}(-[0-9a-f]+)*$", "", name)
+    return _STEPS.get(function, f"running {function}")
 
 
 def _compute(

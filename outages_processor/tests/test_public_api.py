@@ -124,7 +124,7 @@ def test_dir_lists_the_public_names() -> None:
 def test_errors_share_one_root() -> None:
     """Every exported error class derives from OutagesError."""
     errors = [n for n, module in EXPORTS.items() if module == "outages_processor.errors"]
-    assert len(errors) == 17
+    assert len(errors) == 19
     for name in errors:
         assert issubclass(getattr(outages_processor, name), outages_processor.OutagesError)
 
