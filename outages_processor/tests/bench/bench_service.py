@@ -11,7 +11,10 @@ measures, each beside its target:
   interleaved rounds; target: the service at least 0.30x the command line. Then batches of
   1 (5,000 records, 4 clients), beside the command line on the same records. The CPU time
   of the server's processes and of the clients (this process) is printed beside each run:
-  the clients share the machine's cores with the server;
+  the clients share the machine's cores with the server. Each round also posts the same
+  batches to a server whose store stores nothing (:mod:`null_store_serve`: what HTTP and
+  parsing cost), and after the rounds the store's time per record is split into its phases
+  in-process; :mod:`bench_ingest_bounds` prints the bounds these set on this machine;
 * p50/p99 latency of ``GET /events?controller_id=X`` (one controller), 500 requests one
   after the other, on a database of 1,000,000 records ingested by the command line first;
   target: p99 < 20 ms;
@@ -49,9 +52,12 @@ import attrs
 import httpx
 
 from outages_processor.events import ingest_files
-from outages_processor.service.bodies import parse_records
-from outages_processor.stores.event_store import EventStore
 from outages_processor.tests.bench import bench_events, bench_uptime
+from outages_processor.tests.bench.bench_ingest_bounds import (
+    print_bounds,
+    print_phases,
+    store_phases,
+)
 from outages_processor.tests.bench.bench_uptime import _tree
 
 CLIENTS = 4
@@ -76,8 +82,8 @@ class Options:
     cache: Path = Path(".bench")
 
 
-def _command(*arguments: str) -> list[str]:
-    return [sys.executable, "-m", "outages_processor", *arguments]
+def _command(*arguments: str, module: str = "outages_processor") -> list[str]:
+    return [sys.executable, "-m", module, *arguments]
 
 
 def _run(*arguments: str) -> float:
@@ -106,7 +112,9 @@ def _cpu_seconds(root: int) -> float:
 class Server:
     """``process_outages serve --workers 2`` in a subprocess on a free port of 127.0.0.1."""
 
-    def __init__(self, folder: Path, events_db: Path, uptime_db: Path) -> None:
+    def __init__(
+        self, folder: Path, events_db: Path, uptime_db: Path, module: str = "outages_processor"
+    ) -> None:
         self.folder = folder
         port = _free_port()
         self.url = f"http://127.0.0.1:{port}"
@@ -114,7 +122,7 @@ class Server:
         command = _command(
             "serve", "--port", str(port), "--workers", str(WORKERS),
             "--events-db", str(events_db), "--uptime-db", str(uptime_db),
-            "--reports-dir", str(folder / "reports"),
+            "--reports-dir", str(folder / "reports"), module=module,
         )  # fmt: skip
         with open(self.log, "w", encoding="utf-8") as log:
             self.process = subprocess.Popen(  # pylint: disable=consider-using-with
@@ -158,9 +166,11 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def serving(folder: Path, events_db: Path, uptime_db: Path) -> Iterator[Server]:
-    """A running server over these databases until the block ends."""
-    server = Server(folder, events_db, uptime_db)
+def serving(
+    folder: Path, events_db: Path, uptime_db: Path, module: str = "outages_processor"
+) -> Iterator[Server]:
+    """A running server over these databases until the block ends (``module``: its main)."""
+    server = Server(folder, events_db, uptime_db, module)
     try:
         server.wait_until_up()
         yield server
@@ -277,16 +287,34 @@ def ingestion(root: Path, options: Options) -> None:
     single = _Inputs(single_csv, bodies(read_records(single_csv), 1), options.single, 1)
     runs: dict[str, list[float]] = {name: [] for name in ("service", "cli", "library")}
     singles: dict[str, list[float]] = {"service": [], "cli": []}
+    nulls: list[Load] = []
     for number in range(options.rounds):
         _ingest_round(root, number, (many, runs), (single, singles))
+        nulls.append(_null_store_load(root, many))
         print(
             f"round {number + 1}: CLI events ingest: {runs['cli'][-1]:9,.0f} records/s "
             f"({options.records:,}), {singles['cli'][-1]:9,.0f} records/s ({options.single:,}); "
-            f"ingest_files in-process: {runs['library'][-1]:9,.0f} records/s",
+            f"ingest_files in-process: {runs['library'][-1]:9,.0f} records/s; "
+            f"POST /outages x{BATCH} to a store that stores nothing: {_describe(nulls[-1])}",
             flush=True,
         )
     _print_ingestion(options, runs, singles)
-    store_ceiling(root, many.payloads, options.records)
+    phases = store_phases(many.payloads, options.records, CLIENTS)
+    print_phases(phases, CLIENTS, BATCH)
+    null = max(nulls, key=lambda load: load.rate)
+    cpu_us = (null.server_cpu + null.client_cpu) * 1e6 / null.records
+    print_bounds(cpu_us, null.rate, phases, statistics.median(runs["cli"]))
+
+
+def _null_store_load(root: Path, inputs: _Inputs) -> Load:
+    """The POSTs of ``inputs`` against a server whose store stores nothing (HTTP alone)."""
+    database = root / "null.db"
+    _remove_database(database)
+    module = "outages_processor.tests.bench.null_store_serve"
+    with serving(root, database, root / "null-uptime.db", module) as server:
+        load = post_all(server, inputs.payloads, inputs.records)
+    _remove_database(database)
+    return load
 
 
 def _ingest_round(root: Path, number: int, *sizes: tuple[_Inputs, dict[str, list[float]]]) -> None:
@@ -309,31 +337,6 @@ def _ingest_round(root: Path, number: int, *sizes: tuple[_Inputs, dict[str, list
     ingest_files(database, [inputs.csv_path])
     table["library"].append(inputs.records / (time.perf_counter() - began))
     _remove_database(database)
-
-
-def store_ceiling(root: Path, payloads: list[bytes], records: int) -> None:
-    """The group-commit path without HTTP: ``EventStore.ingest_many`` of the same batches.
-
-    The bodies are parsed first (untimed); then groups of :data:`CLIENTS` batches (what 4
-    clients queue at once) go through ``ingest_many`` one after the other in this process:
-    the most one writer could store, however the requests arrive.
-    """
-    batches = [parse_records(payload) for payload in payloads]
-    database = root / "ceiling.db"
-    _remove_database(database)
-    with EventStore(database) as store:
-        began, cpu = time.perf_counter(), time.process_time()
-        for at in range(0, len(batches), CLIENTS):
-            store.ingest_many(batches[at : at + CLIENTS])
-        seconds = time.perf_counter() - began
-        cpu = time.process_time() - cpu
-    _remove_database(database)
-    print(
-        f"EventStore.ingest_many in-process, groups of {CLIENTS} batches of {BATCH} "
-        f"(no HTTP, no parsing): {records / seconds:,.0f} records/s "
-        f"({seconds:.2f} s, {cpu / seconds:.0%} of one core)",
-        flush=True,
-    )
 
 
 def _print_ingestion(
