@@ -21,17 +21,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from itertools import repeat
-from operator import truediv
+from itertools import chain, repeat
+from operator import itemgetter, truediv
 from datetime import datetime
 from types import TracebackType
 from typing import Final, cast
 
 from outages_processor._time import as_instant, epoch_seconds_datetime
 from outages_processor.core.uptime import WEEK
-from outages_processor.errors import StatusStoreError
-from outages_processor.inputs.poll_blocks import PollCollector, StatusPart
+from outages_processor.errors import InputDataError, StatusStoreError
+from outages_processor.inputs.poll_blocks import PollBlock, PollCollector, StatusPart
 from outages_processor.inputs.status_columnar import PollColumns, read_status_micros
+from outages_processor.inputs.status_file import read_status_layout, read_status_part
 from outages_processor.inputs.status_rows import iter_poll_rows
 from outages_processor.inputs.status_sources import StatusShards, iter_shard_rows
 from outages_processor.inputs.tables import RowErrors
@@ -324,9 +325,11 @@ def _poll_rows(status: object, errors: RowErrors) -> Iterator[tuple[str, int, bo
                 yield store_id, _stored_micros(seconds), active
         return
     if isinstance(accepted, (str, os.PathLike)):
-        columnar = _columnar_rows(accepted)
-        if columnar is not None:
-            yield from columnar
+        clean = _columnar_rows(accepted)
+        if clean is None:
+            clean = _part_rows(accepted)
+        if clean is not None:
+            yield from clean
             return
     source = as_source(accepted)
     if source is None:
@@ -340,6 +343,50 @@ def _poll_rows(status: object, errors: RowErrors) -> Iterator[tuple[str, int, bo
 def _stored_micros(seconds: float) -> int:
     """The instant a report reads from a file, to the microsecond, as a Poll would hold it."""
     return epoch_micros(epoch_seconds_datetime(seconds))
+
+
+def _micros_of(seconds: float) -> int:
+    """:func:`_stored_micros`, with arithmetic where it gives the same (1901 to 2038).
+
+    A file's time is read as the float nearest its whole microseconds ``k / 1e6``; within
+    :data:`_CLOSE_MICROS` of the epoch that float times 1e6 is within half a microsecond of
+    ``k``, which is also what the round trip through a datetime gives.
+    """
+    if -_CLOSE_SECONDS < seconds < _CLOSE_SECONDS:
+        return round(seconds * 1_000_000)
+    return _stored_micros(seconds)
+
+
+def _part_rows(path: str | os.PathLike[str]) -> Iterator[tuple[str, int, bool]] | None:
+    """The polls of a clean local status file, read by the report's own range reader.
+
+    No extra is needed: this is how the pure engine reads a file for a report, several
+    times faster than row by row. The polls come store by store in store id order, each
+    store's by time, so that they are inserted as appends. A file that is not clean (a bad
+    row, quoted fields, no such file) gives None: the row reader then reads it, with its
+    own messages and rejects.
+    """
+    try:
+        layout = read_status_layout(path)
+    except InputDataError:
+        return None
+    if layout.sequential:
+        return None
+    part = read_status_part(layout, layout.data_start, layout.size, on_error="fail")
+    if part.error is not None or part.needs_sequential:
+        return None
+    return _block_rows(part.blocks[0])
+
+
+def _block_rows(block: PollBlock) -> Iterator[tuple[str, int, bool]]:
+    """``(store_id, at_us, active)`` of a block's polls, by store id, then time."""
+    for store_id, active, inactive in sorted(block.polls(), key=itemgetter(0)):
+        polls = sorted(
+            chain(zip(map(_micros_of, active), repeat(True)),
+                  zip(map(_micros_of, inactive), repeat(False)))
+        )  # fmt: skip
+        for at, is_active in polls:
+            yield store_id, at, is_active
 
 
 def _columnar_rows(path: str | os.PathLike[str]) -> Iterator[tuple[str, int, bool]] | None:
@@ -358,6 +405,8 @@ def _columnar_rows(path: str | os.PathLike[str]) -> Iterator[tuple[str, int, boo
 _CLOSE_MICROS: Final = (1 << 31) * 1_000_000
 """Times within this of the epoch (1901 to 2038) come back from float seconds unchanged:
 half a unit in the last place of such seconds is under half a microsecond."""
+_CLOSE_SECONDS: Final = float(1 << 31)
+"""The same bound in seconds."""
 _ROWS_AT_ONCE: Final = 1 << 16
 
 

@@ -24,6 +24,18 @@ from outages_processor.reports import status_store as status_store_module
 from outages_processor.reports.engines import AUTO_COLUMNAR_MIN_BYTES, columnar_wanted
 from outages_processor.reports.status_store import StatusStore
 from outages_processor.scripts.main import app
+from outages_processor.tests.status_samples import (
+    CLEAN,
+    FALLBACK,
+    HEADER,
+    MOMENTS,
+    POLL_ROWS,
+    RECENT,
+    REPEATS,
+    status_inputs,
+    status_stamp,
+    write_polls,
+)
 from outages_processor.tests.uptime_data import generate
 
 pytest.importorskip("pyarrow")
@@ -33,9 +45,6 @@ pytest.importorskip("numpy")
 from outages_processor.inputs import status_columnar  # noqa: E402
 from outages_processor.inputs.status_columnar import read_status_columnar  # noqa: E402
 
-HEADER = "store_id,status,timestamp_utc"
-NO_HOURS = "store_id,dayOfWeek,start_time_local,end_time_local\n"
-NO_ZONES = "store_id,timezone_str\n"
 ENGINE_PAIR: tuple[Engine, Engine] = ("python", "columnar")
 
 
@@ -48,13 +57,6 @@ def _outcome(
     except InputDataError as err:
         return ("error", str(err))
     return (report.rows, report.now, report.rejects)
-
-
-def _inputs(folder: Path, status: bytes) -> tuple[Path, Path, Path]:
-    (folder / "status.csv").write_bytes(status)
-    (folder / "hours.csv").write_text(NO_HOURS, encoding="utf-8")
-    (folder / "zones.csv").write_text(NO_ZONES, encoding="utf-8")
-    return folder / "status.csv", folder / "hours.csv", folder / "zones.csv"
 
 
 def _normal(part: StatusPart) -> tuple[dict[str, tuple[list[float], list[float]]], float, int]:
@@ -121,47 +123,10 @@ def test_the_columnar_part_holds_the_pure_parts_polls(partitions: int, tmp_path:
     assert len(columnar.blocks) == partitions
 
 
-# Status files in every variant the pure readers know: clean ones the columnar reader takes,
-# and the others, which it hands back to the pure readers.
-CLEAN = {
-    "plain": b"1,active,2023-01-22 12:09:39.388884 UTC\n1,inactive,2023-01-22 13:00:00 UTC\n",
-    "fractions": b"1,active,2023-01-22 12:09:39.5 UTC\n2,inactive,2023-01-22 12:09:39.12 UTC\n",
-    "crlf": b"1,active,2023-01-22 12:09:39 UTC\r\n2,inactive,2023-01-22 12:09:40 UTC\r\n",
-    "blank lines": b"\n1,active,2023-01-22 12:09:39 UTC\n\n2,active,2023-01-22 12:09:39 UTC\n",
-    "no final line break": b"1,inactive,2023-01-22 12:09:39 UTC",
-    "before 1970": b"1,active,1969-07-20 20:17:40 UTC\n1,inactive,1969-07-21 02:56:15.1 UTC\n",
-    "far years": b"1,active,0001-01-15 00:00:00 UTC\n2,inactive,9999-12-17 00:00:00 UTC\n",
-    "leap day": b"1,active,2024-02-29 23:59:59.999999 UTC\n",
-    "spaced status": b"1, active ,2023-01-22 12:09:39 UTC\n1,inactive\t,2023-01-22 12:00:00 UTC\n",
-    "same instant": b"1,active,2023-01-22 12:00:00 UTC\n1,inactive,2023-01-22 12:00:00 UTC\n",
-    "unicode store": "é,active,2023-01-22 12:00:00 UTC\n".encode(),
-}
-FALLBACK = {
-    "quoted": b'"1",active,2023-01-22 12:09:39 UTC\n2,"inactive",2023-01-22 12:09:40 UTC\n',
-    "bare cr": b"1,active,2023-01-22 12:09:39 UTC\r2,inactive,2023-01-22 12:09:40 UTC\r",
-    "iso z": b"1,active,2023-01-22T12:09:39Z\n2,inactive,2023-01-22T12:09:40.5Z\n",
-    "offset": b"1,active,2023-01-22T12:09:39+05:30\n",
-    "padded time": b"1,active, 2023-01-22 12:09:39 UTC\n",
-    "seven digits": b"1,active,2023-01-22 12:09:39.1234567 UTC\n",
-    "bad status": b"1,up,2023-01-22 12:09:39 UTC\n2,active,2023-01-22 12:09:40 UTC\n",
-    "empty store": b",active,2023-01-22 12:09:39 UTC\n2,active,2023-01-22 12:09:40 UTC\n",
-    "few fields": b"1,active\n2,active,2023-01-22 12:09:40 UTC\n",
-    "many fields": b"1,active,2023-01-22 12:09:39 UTC,x\n2,active,2023-01-22 12:09:40 UTC\n",
-    "bad date": b"1,active,2023-02-29 12:09:39 UTC\n2,active,2023-01-22 12:09:40 UTC\n",
-    "bad time": b"1,active,2023-01-22 24:00:00 UTC\n2,active,2023-01-22 12:09:40 UTC\n",
-    "leap second": b"1,active,2023-01-22 23:59:60 UTC\n2,active,2023-01-22 12:09:40 UTC\n",
-    "out of range": b"1,active,0001-01-14 00:00:00 UTC\n2,active,2023-01-22 12:09:40 UTC\n",
-    "no zone": b"1,active,2023-01-22 12:09:39\n2,active,2023-01-22 12:09:40 UTC\n",
-    "not utf-8": b"\xff,active,2023-01-22 12:09:39 UTC\n2,active,2023-01-22 12:09:40 UTC\n",
-    "only bad rows": b"1,up,2023-01-22 12:09:39 UTC\n",
-    "no rows": b"",
-}
-
-
 @pytest.mark.parametrize("name", sorted(CLEAN))
 def test_a_clean_file_is_read_by_the_columnar_reader(name: str, tmp_path: Path) -> None:
     """The columnar reader takes a clean file and gives the pure reader's polls."""
-    status, _, _ = _inputs(tmp_path, f"{HEADER}\n".encode() + CLEAN[name])
+    status, _, _ = status_inputs(tmp_path, f"{HEADER}\n".encode() + CLEAN[name])
     columnar = read_status_columnar(status)
     assert columnar is not None
     assert _normal(columnar) == _normal(status_file.read_status_sequential(status))
@@ -170,7 +135,7 @@ def test_a_clean_file_is_read_by_the_columnar_reader(name: str, tmp_path: Path) 
 @pytest.mark.parametrize("name", sorted(FALLBACK))
 def test_a_file_that_is_not_clean_goes_to_the_pure_readers(name: str, tmp_path: Path) -> None:
     """The columnar reader gives a file it cannot prove clean back (None)."""
-    status, _, _ = _inputs(tmp_path, f"{HEADER}\n".encode() + FALLBACK[name])
+    status, _, _ = status_inputs(tmp_path, f"{HEADER}\n".encode() + FALLBACK[name])
     assert read_status_columnar(status) is None
 
 
@@ -203,7 +168,7 @@ def test_every_variant_gives_the_same_outcome(
     name: str, on_error: OnError, tmp_path: Path
 ) -> None:
     """Report, rejects or error message: the same with either engine, in either mode."""
-    inputs = _inputs(tmp_path, f"{HEADER}\n".encode() + {**CLEAN, **FALLBACK}[name])
+    inputs = status_inputs(tmp_path, f"{HEADER}\n".encode() + {**CLEAN, **FALLBACK}[name])
     pure = _outcome(*inputs, "python", on_error)
     assert _outcome(*inputs, "columnar", on_error) == pure
 
@@ -226,57 +191,18 @@ def test_other_column_orders_give_the_same_report(header: str, tmp_path: Path) -
         "x": "y",
     }
     row = ",".join(values[name] for name in order)
-    inputs = _inputs(tmp_path, f"{header}\n{row}\n{row.replace('inactive', 'active')}\n".encode())
+    text = f"{header}\n{row}\n{row.replace('inactive', 'active')}\n"
+    inputs = status_inputs(tmp_path, text.encode())
     assert read_status_columnar(inputs[0]) is not None
     assert _outcome(*inputs, "columnar") == _outcome(*inputs, "python")
-
-
-_STORES = st.sampled_from(["1", "2", "store-3", "é4", " 5"])
-_MOMENTS = st.datetimes(
-    min_value=datetime(1, 1, 15), max_value=datetime(9999, 12, 16), timezones=st.just(timezone.utc)
-)
-_RECENT = st.datetimes(
-    min_value=datetime(1960, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(timezone.utc)
-)
-
-
-def _stamp(moment: datetime) -> str:
-    """The data files' style, with the fraction's trailing zeros dropped."""
-    text = moment.replace(tzinfo=None, microsecond=0).isoformat(sep=" ")
-    if moment.microsecond:
-        text += f".{moment.microsecond:06d}".rstrip("0")
-    return f"{text} UTC"
-
-
-# Polls of random stores, statuses and times, and which of them to repeat.
-_ROWS = st.lists(
-    st.tuples(_STORES, st.booleans(), st.one_of(_MOMENTS, _RECENT)), min_size=1, max_size=40
-)
-_REPEATS = st.lists(st.integers(0, 39), max_size=5)
-
-
-def _write_polls(
-    folder: Path, rows: list[tuple[str, bool, datetime]], repeats: list[int], *, again: bool = False
-) -> tuple[Path, Path, Path]:
-    """The rows as a status file (beside empty hours and zones): each repeated row added at
-    its instant with the other status (with ``again``, first with its own too)."""
-    for index in repeats:
-        if index < len(rows):
-            store, active, moment = rows[index]
-            rows.extend([(store, active, moment)] * again + [(store, not active, moment)])
-    lines = "".join(
-        f"{store},{'active' if active else 'inactive'},{_stamp(moment)}\n"
-        for store, active, moment in rows
-    )
-    return _inputs(folder, f"{HEADER}\n{lines}".encode())
 
 
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    rows=_ROWS,
-    duplicates=_REPEATS,
+    rows=POLL_ROWS,
+    duplicates=REPEATS,
     interpolation=st.sampled_from(["nearest", "previous"]),
 )
 def test_generated_files_give_the_same_report(
@@ -286,7 +212,7 @@ def test_generated_files_give_the_same_report(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     """Random stores, statuses, times (pre-1970, fractions, polls sharing an instant)."""
-    status, hours, zones = _write_polls(tmp_path_factory.mktemp("generated"), rows, duplicates)
+    status, hours, zones = write_polls(tmp_path_factory.mktemp("generated"), rows, duplicates)
     columnar = read_status_columnar(status)
     assert columnar is not None
     assert _normal(columnar) == _normal(status_file.read_status_sequential(status))
@@ -316,7 +242,7 @@ def _columnar_agrees(stamp: str, folder: Path) -> None:
     """The columnar reader reads a file with this time as the pure reader does, or gives it
     back: it never takes a time the pure reader rejects, nor reads one as another instant."""
     row = f"1,active,{stamp}\n2,inactive,2023-01-22 12:09:40 UTC\n"
-    status, _, _ = _inputs(folder, f"{HEADER}\n{row}".encode())
+    status, _, _ = status_inputs(folder, f"{HEADER}\n{row}".encode())
     columnar = read_status_columnar(status)
     try:
         pure = status_file.read_status_sequential(status)
@@ -345,7 +271,7 @@ def test_a_time_with_fields_out_of_range_is_given_back(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    stamp=st.one_of(_MOMENTS.map(_stamp), _RECENT.map(_stamp)),
+    stamp=st.one_of(MOMENTS.map(status_stamp), RECENT.map(status_stamp)),
     edits=st.lists(
         st.tuples(st.sampled_from(["replace", "insert", "delete"]), st.integers(0, 29),
                   _NEAR_CHARACTERS),
@@ -518,23 +444,21 @@ def test_hours_and_zones_read_once_serve_either_outcome(
 def _stored(
     status: Path, folder: Path, columnar: bool, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[object, list[tuple[str, int, int]]]:
-    """What ingesting ``status`` into a new store answers, and every stored poll."""
+    """What ingesting ``status`` into a new store answers, and every stored poll: through
+    the columnar reader, or (``columnar=False``) row by row, the reference."""
     with monkeypatch.context() as patch:
-        used: list[bool] = []
-        original = status_store_module.read_status_micros
+        if columnar:
+            patch.setattr(engines, "AUTO_COLUMNAR_MIN_BYTES", 0)
+            patch.setattr(status_store_module, "_part_rows", _not_used)
+        else:
+            patch.setattr(status_store_module, "_columnar_rows", lambda _path: None)
+            patch.setattr(status_store_module, "_part_rows", lambda _path: None)
+        with StatusStore(folder / f"{'columnar' if columnar else 'rows'}.db") as store:
+            return store.ingest_polls(status), store.database.polls()
 
-        def spy(path: str | os.PathLike[str]) -> object:
-            columns = original(path)
-            used.append(columns is not None)
-            return columns
 
-        patch.setattr(status_store_module, "read_status_micros", spy)
-        patch.setattr(engines, "AUTO_COLUMNAR_MIN_BYTES", 0 if columnar else 1 << 62)
-        with StatusStore(folder / f"{'columnar' if columnar else 'pure'}.db") as store:
-            ingest = store.ingest_polls(status)
-            polls = store.database.polls()
-        assert used == ([True] if columnar else [])
-    return ingest, polls
+def _not_used(path: object) -> None:
+    raise AssertionError(f"{path} was not read by the columnar reader")
 
 
 @pytest.mark.parametrize("name", sorted(CLEAN))
@@ -542,7 +466,7 @@ def test_a_store_ingests_a_clean_file_alike_with_the_columnar_reader(
     name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The same answer and the same stored polls as the pure readers give."""
-    status, _, _ = _inputs(tmp_path, f"{HEADER}\n".encode() + CLEAN[name])
+    status, _, _ = status_inputs(tmp_path, f"{HEADER}\n".encode() + CLEAN[name])
     assert _stored(status, tmp_path, True, monkeypatch) == _stored(
         status, tmp_path, False, monkeypatch
     )
@@ -552,8 +476,8 @@ def test_a_store_ingests_a_clean_file_alike_with_the_columnar_reader(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    rows=_ROWS,
-    duplicates=_REPEATS,
+    rows=POLL_ROWS,
+    duplicates=REPEATS,
 )
 def test_a_store_ingests_generated_files_alike_with_the_columnar_reader(
     rows: list[tuple[str, bool, datetime]],
@@ -564,7 +488,7 @@ def test_a_store_ingests_generated_files_alike_with_the_columnar_reader(
     """Times of every year (far ones stored as their float seconds give them back), polls
     repeated and at one instant with both statuses."""
     folder = tmp_path_factory.mktemp("store")
-    status, _, _ = _write_polls(folder, rows, duplicates, again=True)
+    status, _, _ = write_polls(folder, rows, duplicates, again=True)
     assert _stored(status, folder, True, monkeypatch) == _stored(
         status, folder, False, monkeypatch
     )
