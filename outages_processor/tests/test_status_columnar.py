@@ -19,10 +19,7 @@ from outages_processor.inputs.poll_blocks import StatusPart
 from outages_processor.models.common import Engine, OnError
 from outages_processor.reports import building
 from outages_processor.reports.building import build_report
-from outages_processor.reports import engines
-from outages_processor.reports import status_store as status_store_module
 from outages_processor.reports.engines import AUTO_COLUMNAR_MIN_BYTES, columnar_wanted
-from outages_processor.reports.status_store import StatusStore
 from outages_processor.scripts.main import app
 from outages_processor.tests.status_samples import (
     CLEAN,
@@ -435,70 +432,3 @@ def test_hours_and_zones_read_once_serve_either_outcome(
         status, iter(data.hours), iter(data.zones), engine="columnar", jobs=2
     )
     assert report == expected
-
-
-# ---------------------------------------------------------------------------------------
-# A status store's ingest of a large clean file goes through the columnar reader
-
-
-def _stored(
-    status: Path, folder: Path, columnar: bool, monkeypatch: pytest.MonkeyPatch
-) -> tuple[object, list[tuple[str, int, int]]]:
-    """What ingesting ``status`` into a new store answers, and every stored poll: through
-    the columnar reader, or (``columnar=False``) row by row, the reference."""
-    with monkeypatch.context() as patch:
-        if columnar:
-            patch.setattr(engines, "AUTO_COLUMNAR_MIN_BYTES", 0)
-            patch.setattr(status_store_module, "_part_rows", _not_used)
-        else:
-            patch.setattr(status_store_module, "_columnar_rows", lambda _path: None)
-            patch.setattr(status_store_module, "_part_rows", lambda _path: None)
-        with StatusStore(folder / f"{'columnar' if columnar else 'rows'}.db") as store:
-            return store.ingest_polls(status), store.database.polls()
-
-
-def _not_used(path: object) -> None:
-    raise AssertionError(f"{path} was not read by the columnar reader")
-
-
-@pytest.mark.parametrize("name", sorted(CLEAN))
-def test_a_store_ingests_a_clean_file_alike_with_the_columnar_reader(
-    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The same answer and the same stored polls as the pure readers give."""
-    status, _, _ = status_inputs(tmp_path, f"{HEADER}\n".encode() + CLEAN[name])
-    assert _stored(status, tmp_path, True, monkeypatch) == _stored(
-        status, tmp_path, False, monkeypatch
-    )
-
-
-@settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(
-    rows=POLL_ROWS,
-    duplicates=REPEATS,
-)
-def test_a_store_ingests_generated_files_alike_with_the_columnar_reader(
-    rows: list[tuple[str, bool, datetime]],
-    duplicates: list[int],
-    tmp_path_factory: pytest.TempPathFactory,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Times of every year (far ones stored as their float seconds give them back), polls
-    repeated and at one instant with both statuses."""
-    folder = tmp_path_factory.mktemp("store")
-    status, _, _ = write_polls(folder, rows, duplicates, again=True)
-    assert _stored(status, folder, True, monkeypatch) == _stored(
-        status, folder, False, monkeypatch
-    )
-
-
-def test_a_store_ingests_a_generated_data_set_alike_with_the_columnar_reader(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A week of polls of many stores."""
-    status, _, _ = generate(5, stores=40).write(tmp_path)
-    assert _stored(status, tmp_path, True, monkeypatch) == _stored(
-        status, tmp_path, False, monkeypatch
-    )
