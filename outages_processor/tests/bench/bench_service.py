@@ -303,7 +303,8 @@ def ingestion(root: Path, options: Options) -> None:
     print_phases(phases, CLIENTS, BATCH)
     null = max(nulls, key=lambda load: load.rate)
     cpu_us = (null.server_cpu + null.client_cpu) * 1e6 / null.records
-    print_bounds(cpu_us, null.rate, phases, statistics.median(runs["cli"]))
+    service, cli = (statistics.median(runs[name]) for name in ("service", "cli"))
+    print_bounds(cpu_us, null.rate, phases, service, cli)
 
 
 def _null_store_load(root: Path, inputs: _Inputs) -> Load:
