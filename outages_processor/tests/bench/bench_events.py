@@ -22,6 +22,7 @@ import os
 import random
 import sqlite3
 import statistics
+import sys
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
@@ -175,7 +176,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--records", type=int, default=1_000_000, help="rows in the CSV")
     parser.add_argument("--repeat", type=int, default=3, help="runs of floor and ingest")
     parser.add_argument("--dir", type=Path, default=Path(".bench"), help="work folder")
-    options, _ = parser.parse_known_args(argv)
+    options = parser.parse_args(list(argv or ()))
     options.dir.mkdir(parents=True, exist_ok=True)
     csv_path = options.dir / f"events-{options.records}-{SEED}.csv"
     if not csv_path.exists():
@@ -231,4 +232,4 @@ def _print_latencies(write_ms: float, query_ms: float, window_ms: float) -> None
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

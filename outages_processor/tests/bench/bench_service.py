@@ -27,8 +27,9 @@ measures, each beside its target:
 The inputs are seeded: records by :func:`bench_events.generate`, polls by
 :func:`bench_uptime._prepare` with the real 2023 business hours and time zones.
 
-Run: ``python -m outages_processor.tests.bench service`` (or ``tox -e bench``); the options
-(``--records``, ``--single``, ``--big``, ``--rounds``, ...) shrink it for a quick look.
+Run: ``python -m outages_processor.tests.bench service [OPTIONS]`` (or ``tox -e bench --
+service [OPTIONS]``); the options (``--records``, ``--single``, ``--big``, ``--rounds``, ...;
+``--help`` lists them) shrink it for a quick look.
 """
 
 from __future__ import annotations
@@ -497,7 +498,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="skip the status store and the reports")  # fmt: skip
     parser.add_argument("--dir", type=Path, default=defaults.cache,
                         help="where generated records are kept between runs")  # fmt: skip
-    parsed, _ = parser.parse_known_args(argv)
+    parsed = parser.parse_args(list(argv or ()))
     run(
         Options(
             records=parsed.records,
@@ -513,4 +514,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
