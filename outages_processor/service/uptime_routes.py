@@ -8,8 +8,10 @@ rules, with the row and the reason, and nothing of the request is stored.
 from __future__ import annotations
 
 import io
+import tempfile
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Request
@@ -45,14 +47,15 @@ _ROWS_ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 async def _rows_of(request: Request) -> Any:
-    """The body as the store's readers take it: a CSV text stream, or rows (mappings)."""
+    """The body as the store's readers take it: CSV bytes, or rows (mappings)."""
     body = await read_body(request, Resources.of(request).settings.max_body_bytes)
     kind = request.headers.get("content-type", "application/json").split(";")[0].strip()
     if kind == "text/csv":
         try:
-            return io.StringIO(body.decode("utf-8"), newline="")
+            body.decode("utf-8")
         except UnicodeDecodeError as err:
             raise BodyError(422, f"the body is not UTF-8 (byte {err.start})") from None
+        return body
     if kind not in ("application/json", ""):
         raise BodyError(415, f"send application/json or text/csv, not {kind}")
     value = decode_json(body)
@@ -80,9 +83,29 @@ async def _load(request: Request, method: Callable[[Any], Any]) -> Any:
     """Read the body and hand it to a store method, bad rows named as the body has them."""
     rows = await _rows_of(request)
     try:
+        if isinstance(rows, bytes):
+            return await run_in_threadpool(_from_file, method, rows)
         return await run_in_threadpool(method, rows)
     except InputDataError as err:
         raise BodyError(422, _where(err, json_rows=isinstance(rows, list))) from None
+
+
+def _from_file(method: Callable[[Any], Any], body: bytes) -> Any:
+    """Call ``method`` on a CSV body written to a private temporary file.
+
+    The store reads a file as the command line's ``uptime ingest`` does: a clean one with
+    the fast readers (several times faster than a text stream, row by row), any other row
+    by row, with the same messages. The file is removed afterwards. Where no temporary file
+    can be written (a full or read-only disk), the body is read as a text stream instead.
+    """
+    try:
+        folder = tempfile.TemporaryDirectory(prefix="outages-body-")
+        path = Path(folder.name) / "body.csv"
+        path.write_bytes(body)
+    except OSError:
+        return method(io.StringIO(body.decode("utf-8"), newline=""))
+    with folder:
+        return method(path)
 
 
 def _where(err: InputDataError, *, json_rows: bool) -> str:
