@@ -124,34 +124,30 @@ def test_a_status_body_is_answered_as_a_text_stream(
     ).get("polls", [])
 
 
-@pytest.mark.parametrize("name", sorted(_HOURS_BODIES))
-def test_a_business_hours_body_is_answered_as_a_text_stream(
-    server: tuple[Running, Path], tmp_path: Path, name: str
-) -> None:
-    """PUT /business-hours: the rows count or the 422 of the row-by-row reading."""
-    _check(
-        server, tmp_path, ("PUT", "/business-hours"),
-        lambda store, rows: {"rows": store.replace_hours(rows)}, _HOURS_BODIES[name],
-    )  # fmt: skip
-    if _stored(tmp_path / "reference.db"):
-        assert _stored(server[1] / "uptime.db")["hours"] == _stored(tmp_path / "reference.db")[
-            "hours"
-        ]
+_REPLACING = [
+    ("/business-hours", "hours", name, body) for name, body in sorted(_HOURS_BODIES.items())
+] + [("/timezones", "timezones", name, body) for name, body in sorted(_ZONE_BODIES.items())]
 
 
-@pytest.mark.parametrize("name", sorted(_ZONE_BODIES))
-def test_a_timezones_body_is_answered_as_a_text_stream(
-    server: tuple[Running, Path], tmp_path: Path, name: str
+@pytest.mark.parametrize(
+    ("path", "table", "body"),
+    [(path, table, body) for path, table, _, body in _REPLACING],
+    ids=[f"{table} {name}" for _, table, name, _ in _REPLACING],
+)
+def test_an_hours_or_zones_body_is_answered_as_a_text_stream(
+    server: tuple[Running, Path], tmp_path: Path, path: str, table: str, body: bytes
 ) -> None:
-    """PUT /timezones: the rows count or the 422 of the row-by-row reading."""
-    _check(
-        server, tmp_path, ("PUT", "/timezones"),
-        lambda store, rows: {"rows": store.replace_timezones(rows)}, _ZONE_BODIES[name],
-    )  # fmt: skip
-    if _stored(tmp_path / "reference.db"):
-        assert _stored(server[1] / "uptime.db")["timezones"] == _stored(
-            tmp_path / "reference.db"
-        )["timezones"]
+    """PUT /business-hours and /timezones: the rows count or the 422 of the row-by-row
+    reading, and the same rows stored."""
+
+    def replace(store: StatusStore, rows: Any) -> dict[str, int]:
+        method = store.replace_hours if table == "hours" else store.replace_timezones
+        return {"rows": method(rows)}
+
+    _check(server, tmp_path, ("PUT", path), replace, body)
+    reference = _stored(tmp_path / "reference.db")
+    if reference:
+        assert _stored(server[1] / "uptime.db")[table] == reference[table]
 
 
 @pytest.mark.parametrize("name", ["plain", "bad status"])
