@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import random
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
@@ -137,3 +138,17 @@ def test_write_schedules_gives_a_copy_its_templates_rows(tmp_path: Path) -> None
             row[1:] for row in rows if row[0] == template
         )
         assert {row[0] for row in rows} == {template, "copy"}
+
+
+def test_the_cpu_time_bounds_the_wall_time_on_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A contender's line gives its CPU time over the floor's loop, and the wall time that
+    CPU time cannot beat on this machine's cores."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    floor = [2.0, 1.0]
+    contender = bench_columnar.Contender(
+        "columnar", lambda _: [], times=[1.5, 0.9], cpu=[2.6, 1.4]
+    )
+    line = contender.line(floor, [])
+    assert "CPU median 2.00 s, x floor 1.35 (on 2 cores no faster than 0.68 x floor)" in line
+    floor_contender = bench_columnar.Contender("floor", lambda _: [], times=floor, cpu=[2.1, 1.1])
+    assert "CPU" not in floor_contender.line(floor, [])

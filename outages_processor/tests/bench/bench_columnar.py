@@ -16,7 +16,10 @@ stores, the extra ones copying the hours and zone of a real one), in interleaved
   default command as ``python``, and ``columnar`` is "not available"); the whole process.
 
 It prints for each the best and median wall time, the paired ratios (this run / the floor,
-this run / DuckDB, of the same round; median and best) and two peak memories:
+this run / DuckDB, of the same round; median and best), the CPU time of the timed runs
+(``os.wait4``: the process and the children it waited for) over the floor's loop, with the
+wall time that much CPU cannot beat on this machine's cores (CPU / cores), and two peak
+memories:
 
 * ``PSS``: the sum of the proportional set sizes of the contender's whole process tree,
   sampled every 10 ms from ``/proc`` in a separate run (sampling takes CPU), as
@@ -442,6 +445,7 @@ class Run:
     seconds: float
     max_rss_kb: int
     stdout: str
+    cpu_seconds: float = 0.0
 
 
 def child_environment() -> dict[str, str]:
@@ -454,7 +458,8 @@ def child_environment() -> dict[str, str]:
 
 
 def run_measured(command: list[str], folder: Path) -> Run:
-    """Run ``command``; return its wall time, ``ru_maxrss`` (``os.wait4``) and stdout.
+    """Run ``command``; return its wall time, ``ru_maxrss`` and CPU time (``os.wait4``: of
+    the process and the children it waited for) and stdout.
 
     Raises:
         SystemExit: the command failed (with its standard error).
@@ -472,7 +477,8 @@ def run_measured(command: list[str], folder: Path) -> Run:
         raise SystemExit(
             f"{' '.join(command[:4])} ... failed:\n{err_path.read_text(encoding='utf-8')}"
         )
-    return Run(elapsed, usage.ru_maxrss, out_path.read_text(encoding="utf-8"))
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(elapsed, usage.ru_maxrss, out_path.read_text(encoding="utf-8"), cpu)
 
 
 def tree_memory(command: list[str]) -> bench_uptime.TreeMemory:
@@ -521,6 +527,7 @@ class Contender:
     command: Callable[[Path], list[str]]
     times: list[float] = attrs.field(factory=list)
     inner: list[float] = attrs.field(factory=list)
+    cpu: list[float] = attrs.field(factory=list)
     max_rss_kb: int = 0
     memory: bench_uptime.TreeMemory | None = None
 
@@ -537,6 +544,15 @@ class Contender:
                     f"; x {base_name} median {statistics.median(ratios):4.2f} "
                     f"best {min(ratios):4.2f}"
                 )
+        if self.cpu and floor and self.times is not floor:
+            # CPU time over the floor's loop: on n cores the wall time is at least this / n
+            # of the floor (the floor's own CPU includes its start-up; its loop is the base).
+            share = statistics.median(paired_ratios(self.cpu, floor))
+            cores = os.cpu_count() or 1
+            text += (
+                f"; CPU median {statistics.median(self.cpu):.2f} s, x floor {share:.2f} "
+                f"(on {cores} cores no faster than {share / cores:.2f} x floor)"
+            )
         if self.memory is not None:
             text += (
                 f"; peak PSS {self.memory.peak_pss / 1024:5.0f} MB (RSS sum "
@@ -623,6 +639,7 @@ def run(cache: Path, polls: int, rounds: int) -> None:
                     contender.times.append(result.seconds)
                     if contender.name == "duckdb":
                         contender.inner.append(float(result.stdout.split()[-1]))
+                contender.cpu.append(result.cpu_seconds)
                 contender.max_rss_kb = max(contender.max_rss_kb, result.max_rss_kb)
         for contender in contenders:
             contender.memory = tree_memory(contender.command(folder / "memory.csv"))
