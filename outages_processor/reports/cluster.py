@@ -358,10 +358,10 @@ def cluster_error(err: Exception, address: str) -> ClusterError | None:
 
 
 _STEPS: Final = {
-    "read_shard": "reading a status shard",
-    "shard_summary": "summing up a status shard",
-    "part_block": "handing on a block of polls",
-    "compute_partition": "computing a partition of the stores",
+    read_shard.__name__: "reading a status shard",
+    shard_summary.__name__: "summing up a status shard",
+    part_block.__name__: "handing on a block of polls",
+    compute_partition.__name__: "computing a partition of the stores",
 }
 """What each task of the graph does, for messages."""
 

@@ -7,6 +7,7 @@ rules, with the row and the reason, and nothing of the request is stored.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import tempfile
 from collections.abc import Callable
@@ -98,13 +99,13 @@ def _from_file(method: Callable[[Any], Any], body: bytes) -> Any:
     by row, with the same messages. The file is removed afterwards. Where no temporary file
     can be written (a full or read-only disk), the body is read as a text stream instead.
     """
-    try:
-        folder = tempfile.TemporaryDirectory(prefix="outages-body-")
-        path = Path(folder.name) / "body.csv"
-        path.write_bytes(body)
-    except OSError:
-        return method(io.StringIO(body.decode("utf-8"), newline=""))
-    with folder:
+    with contextlib.ExitStack() as stack:
+        try:
+            path = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="outages-body-")))
+            path /= "body.csv"
+            path.write_bytes(body)
+        except OSError:
+            return method(io.StringIO(body.decode("utf-8"), newline=""))
         return method(path)
 
 
