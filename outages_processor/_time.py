@@ -18,9 +18,12 @@
   :func:`format_utc_text`: aware datetime -> ``2023-01-25 18:00:00 UTC`` (whole seconds),
   the style of the data files, for messages.
 
-Hot loops may call :data:`datetime.fromisoformat` through a module-level alias for speed,
-but the rules (which suffixes are accepted, what a missing offset means, the bounds of
-epoch numbers) are the ones written here.
+Every ISO 8601 text is read by :func:`_read_iso`: ``datetime.fromisoformat`` and the forms
+RFC 3339 (the API's ``date-time``) adds, lower-case ``t`` and ``z`` and the leap second
+``23:59:60`` UTC. Hot loops may call :data:`datetime.fromisoformat` through a module-level
+alias for speed and fall back to these helpers when it refuses a text, but the rules (which
+suffixes are accepted, what a missing offset means, the bounds of epoch numbers) are the
+ones written here.
 """
 
 from __future__ import annotations
@@ -84,6 +87,55 @@ _STATUS_TIME_HINT: Final = (
     "expected a UTC time like 2023-01-22 12:09:39.388884 UTC, or ISO 8601 with Z or an offset"
 )
 _fromisoformat = datetime.fromisoformat
+_LEAP_SECOND: Final = ":60"
+_LAST_SECOND: Final = ":59"
+_END_OF_DAY: Final = (23, 59, 59)
+"""A leap second is inserted after 23:59:59 UTC, so only there may a 60th second be."""
+
+
+def _read_iso(text: str) -> datetime:
+    """:meth:`datetime.fromisoformat`, and RFC 3339's forms that it refuses.
+
+    RFC 3339 (the API's ``date-time``) allows ``t`` and ``z`` for ``T`` and ``Z``, and a
+    leap second, ``23:59:60`` UTC (in any offset). A leap second is read as the last
+    microsecond of its UTC day: it sorts after every other instant of that day and before
+    the next day. Callers in hot loops try ``fromisoformat`` first and come here on failure.
+
+    Raises:
+        ValueError: ``text`` is neither (the message of ``fromisoformat``), or has a 60th
+            second that is not 23:59:60 UTC.
+    """
+    try:
+        return _fromisoformat(text)
+    except ValueError as err:
+        refused = err
+    fixed = text
+    if fixed[10:11] == "t":
+        fixed = f"{fixed[:10]}T{fixed[11:]}"
+    if fixed[-1:] == "z":
+        fixed = f"{fixed[:-1]}Z"
+    leap = fixed[16:19] == _LEAP_SECOND and fixed[13:14] == ":"
+    if leap:
+        fixed = f"{fixed[:16]}{_LAST_SECOND}{fixed[19:]}"
+    if fixed == text:
+        raise refused
+    try:
+        value = _fromisoformat(fixed)
+    except ValueError:
+        raise refused from None
+    if leap and _utc_clock(value) != _END_OF_DAY:
+        raise ValueError(f"{text!r}: a 60th second (a leap second) is 23:59:60 UTC only")
+    return value.replace(microsecond=999_999) if leap else value
+
+
+def _utc_clock(value: datetime) -> tuple[int, int, int] | None:
+    """The hour, minute and second of ``value`` in UTC (naive is UTC); None past year 9999
+    or before year 1."""
+    try:
+        utc = value if value.tzinfo is None else value.astimezone(timezone.utc)
+    except OverflowError:
+        return None
+    return utc.hour, utc.minute, utc.second
 
 
 def parse_aware(text: str) -> datetime:
@@ -98,7 +150,7 @@ def parse_aware(text: str) -> datetime:
     Raises:
         ValueError: when ``text`` is not ISO 8601 or has no offset.
     """
-    value = _fromisoformat(text)
+    value = _read_iso(text)
     # fromisoformat gives a fixed offset or none, so tzinfo alone tells; one test only,
     # as this runs twice for each item of GET /outages.
     if value.tzinfo is None:
@@ -203,7 +255,7 @@ def parse_instant_seconds(text: str) -> float:
     stripped = text.strip()
     utc = stripped.endswith(UTC_SUFFIX)
     try:
-        value = _fromisoformat(stripped[: -len(UTC_SUFFIX)].rstrip() if utc else stripped)
+        value = _read_iso(stripped[: -len(UTC_SUFFIX)].rstrip() if utc else stripped)
     except ValueError:
         raise ValueError(f"bad timestamp {text!r}: {_STATUS_TIME_HINT}") from None
     if utc:
@@ -286,7 +338,7 @@ def parse_instant_datetime(text: str) -> datetime:
     Raises:
         ValueError: ``text`` is not such a timestamp.
     """
-    moment = _fromisoformat(text.strip().removesuffix(UTC_SUFFIX).rstrip())
+    moment = _read_iso(text.strip().removesuffix(UTC_SUFFIX).rstrip())
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
@@ -318,7 +370,7 @@ def parse_instant_micros(text: str) -> int:
             raise ValueError(overlong_epoch(repr(shortened(text)), len(text)))
         return epoch_seconds_micros(text)
     try:
-        moment = _fromisoformat(text)
+        moment = _read_iso(text)
     except ValueError:
         raise ValueError(
             f"timestamp {shortened(text)!r} is neither ISO 8601 (e.g. 2024-01-01T00:10:00Z) "
