@@ -1,8 +1,8 @@
 """The application factory: routes, the per-process resources, and JSON errors.
 
-Every error answer is JSON ``{"detail": ...}``: bad input is 404, 413 or 422 with one line
-saying what is wrong, logged without a traceback; only a failure of the service itself is
-a 5xx.
+Every error answer is JSON ``{"detail": ...}``: bad input is 400, 404, 413, 415 or 422 with
+one line saying what is wrong, logged without a traceback; only a failure of the service
+itself is a 5xx.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def healthz() -> dict[str, str]:
 
 async def _body_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, BodyError)
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
 async def _library_error(request: Request, exc: Exception) -> JSONResponse:

@@ -32,7 +32,9 @@ MAX_PAGE = 10_000
 """The most events one page may hold."""
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorDetail, "description": "Not what its Content-Encoding says."},
     413: {"model": ErrorDetail, "description": "More than 10,000 records, or too many bytes."},
+    415: {"model": ErrorDetail, "description": "A Content-Encoding not taken."},
     422: {"model": ErrorDetail, "description": "A bad record (its index and why), bad JSON."},
 }
 

@@ -41,8 +41,12 @@ __all__ = ["router"]
 router = APIRouter(tags=["uptime"])
 
 _ROWS_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorDetail, "description": "Not what its Content-Encoding says."},
     413: {"model": ErrorDetail, "description": "The body is too large."},
-    415: {"model": ErrorDetail, "description": "Neither JSON nor text/csv."},
+    415: {
+        "model": ErrorDetail,
+        "description": "Neither JSON nor text/csv, or a Content-Encoding not taken.",
+    },
     422: {"model": ErrorDetail, "description": "A bad row (which one and why); nothing stored."},
 }
 
