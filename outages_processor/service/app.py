@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from outages_processor._version import __version__
 from outages_processor.errors import InputDataError, OutagesError, ReportError
@@ -23,7 +24,7 @@ from outages_processor.service.resources import Resources
 from outages_processor.service.schemas import Health
 from outages_processor.settings import ServiceSettings
 
-__all__ = ["build_app"]
+__all__ = ["HeadAsGet", "build_app"]
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +60,32 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
     )
     app.add_exception_handler(BodyError, _body_error)
     app.add_exception_handler(OutagesError, _library_error)
+    app.add_middleware(HeadAsGet)
     return app
+
+
+class HeadAsGet:
+    """HEAD answered on every path as GET is, without the content (RFC 9110, 9.3.2).
+
+    The routes are declared for GET only (one operation each in the OpenAPI document); a
+    HEAD request reaches them as a GET, and the body of the answer is dropped, its status
+    and headers (``Content-Length`` included) kept. Health checks and monitors send HEAD.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def without_content(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, without_content)
 
 
 def healthz() -> dict[str, str]:

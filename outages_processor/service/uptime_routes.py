@@ -55,7 +55,8 @@ _ROWS_ERRORS: dict[int | str, dict[str, Any]] = {
 async def _rows_of(request: Request) -> Any:
     """The body as the store's readers take it: CSV bytes, or rows (mappings)."""
     body = await read_body(request, Resources.of(request).settings.max_body_bytes)
-    kind = request.headers.get("content-type", "application/json").split(";")[0].strip()
+    # Media types are case-insensitive (RFC 9110, 8.3.1).
+    kind = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if kind == "text/csv":
         try:
             body.decode("utf-8")
