@@ -7,11 +7,12 @@ itself is a 5xx.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,7 +25,7 @@ from outages_processor.service.resources import Resources
 from outages_processor.service.schemas import Health
 from outages_processor.settings import ServiceSettings
 
-__all__ = ["HeadAsGet", "build_app"]
+__all__ = ["HeadAsGet", "build_app", "query_checked"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
         version=__version__,
         description=_DESCRIPTION,
         lifespan=lifespan,
+        dependencies=[Depends(query_checked)],
     )
     app.include_router(events_routes.router)
     app.include_router(uptime_routes.router)
@@ -86,6 +88,28 @@ class HeadAsGet:
             await send(message)
 
         await self.app({**scope, "method": "GET"}, receive, without_content)
+
+
+def query_checked(request: Request) -> None:
+    """Refuse a query parameter given twice or unknown to the route, before the route runs.
+
+    Only one value of a repeated parameter would count, and an unknown one (a misspelt
+    filter) would be ignored: either would answer a question other than the one asked.
+
+    Raises:
+        BodyError: 422 naming the parameter (and the ones the path takes).
+    """
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    known = None if dependant is None else {param.alias for param in dependant.query_params}
+    counts = collections.Counter(name for name, _ in request.query_params.multi_items())
+    for name, count in counts.items():
+        if known is not None and name not in known:
+            takes = ", ".join(sorted(known)) or "none"
+            raise BodyError(
+                422, f"unknown query parameter {name!r}; {request.url.path} takes: {takes}"
+            )
+        if count > 1:
+            raise BodyError(422, f"query parameter {name!r} is given {count} times; give it once")
 
 
 def healthz() -> dict[str, str]:

@@ -106,3 +106,40 @@ def test_head_of_a_path_without_get_is_refused_as_get_is(server: Running, path: 
         head = client.head(path)
     assert got.status_code == head.status_code == 405
     assert head.headers.get("allow") == got.headers.get("allow")
+
+
+@pytest.mark.parametrize(("path", "detail"), [
+    ("/events?controller_id=c1&controller_id=c2",
+     "query parameter 'controller_id' is given 2 times; give it once"),
+    ("/events?limit=5&limit=5&limit=5", "query parameter 'limit' is given 3 times"),
+    ("/events?controler_id=c1", "unknown query parameter 'controler_id'; /events takes: "
+     "controller_id, cursor, end_time, limit, outage_type, start_time"),
+    ("/events?start=2024-01-01T00:00:00Z", "unknown query parameter 'start'"),
+    ("/get_report?report_id=0123456789abcdef0123456789abcdef&fmt=csv",
+     "unknown query parameter 'fmt'; /get_report takes: format, report_id"),
+    ("/get_report?report_id=a&report_id=b", "query parameter 'report_id' is given 2 times"),
+    ("/healthz?verbose=1", "unknown query parameter 'verbose'; /healthz takes: none"),
+])  # fmt: skip
+def test_a_query_parameter_is_never_silently_dropped(
+    server: Running, path: str, detail: str
+) -> None:
+    """A repeated parameter (only one value would count) or an unknown one (a typo of a
+    filter would list everything): a 422 that says which, never an answer without it."""
+    with server.client() as client:
+        client.post("/outages", json={"controller_id": "c1", "outage_type": "led",
+                                      "timestamp": "2024-01-01T00:00:00Z"})  # fmt: skip
+        answer = client.get(path)
+    assert answer.status_code == 422, answer.text
+    assert detail in answer.json()["detail"]
+
+
+def test_a_post_takes_no_query_parameters(server: Running) -> None:
+    """Nothing of a refused request is stored."""
+    with server.client() as client:
+        answer = client.post(
+            "/outages?dry_run=1",
+            json={"controller_id": "c1", "outage_type": "led", "timestamp": "2024-01-01T00:00:00Z"},
+        )
+        assert answer.status_code == 422, answer.text
+        assert "unknown query parameter 'dry_run'" in answer.json()["detail"]
+        assert client.get("/events").json()["events"] == []
