@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "BUSINESS_HOURS_BODY",
@@ -88,7 +88,10 @@ class ReplaceCounts(BaseModel):
 
 
 class TriggerRequest(BaseModel):
-    """Options of ``POST /trigger_report`` (the body is optional)."""
+    """Options of ``POST /trigger_report`` (the body is optional); any other key is a 422,
+    so that a misspelt option is not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
 
     now: str | None = Field(
         default=None,

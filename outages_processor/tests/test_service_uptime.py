@@ -179,14 +179,28 @@ def test_another_content_type_is_a_415(server: Running) -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [{"now": "not a time"}, {"interpolation": "sideways"}, {"now": 5}, [1], "x"],
+    [
+        {"now": "not a time"},
+        {"interpolation": "sideways"},
+        {"now": 5},
+        [1],
+        "x",
+        # An option misspelt would otherwise be ignored: the report of another "now".
+        {"nw": "2023-01-25T12:00:00Z"},
+        {"now": "2023-01-25T12:00:00Z", "interpolate": "previous"},
+    ],
 )
 def test_bad_report_options_are_a_422(server: Running, body: object) -> None:
-    """A bad now or interpolation is a 422, and no report is started."""
+    """A bad now or interpolation, or an option that does not exist, is a 422, and no
+    report is started."""
     with server.client() as client:
         answer = client.post("/trigger_report", json=body)
         assert answer.status_code == 422
         assert "detail" in answer.json()
+        if isinstance(body, dict) and body.keys() - {"now", "interpolation"}:
+            (problem,) = answer.json()["detail"]
+            assert problem["type"] == "extra_forbidden"
+            assert problem["loc"][-1] in body
 
 
 @pytest.mark.parametrize("report_id", ["0" * 32, "not-an-id", "A" * 32, ""])
