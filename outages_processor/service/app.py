@@ -90,11 +90,12 @@ class HeadAsGet:
         await self.app({**scope, "method": "GET"}, receive, without_content)
 
 
-def query_checked(request: Request) -> None:
+async def query_checked(request: Request) -> None:
     """Refuse a query parameter given twice or unknown to the route, before the route runs.
 
     Only one value of a repeated parameter would count, and an unknown one (a misspelt
     filter) would be ignored: either would answer a question other than the one asked.
+    (``async``: it does no I/O, and FastAPI would run a plain function on a worker thread.)
 
     Raises:
         BodyError: 422 naming the parameter (and the ones the path takes).
