@@ -153,9 +153,41 @@ def test_a_bad_record_is_a_422_naming_it_and_nothing_is_stored(
         assert not all_events(client)
 
 
+_BOM = b"\xef\xbb\xbf"
+_ONE = b'{"controller_id": "c", "outage_type": "t", "timestamp": "2024-01-01T00:00:00Z"}'
+
+
+@pytest.mark.parametrize(
+    "content", [_BOM + _ONE, _BOM + b"[" + _ONE + b"]", _BOM + b" \n[\n" + _ONE + b"\n]\n"]
+)
+def test_a_json_body_may_start_with_a_bom_as_a_json_file_may(
+    server: Running, tmp_path: Path, content: bytes
+) -> None:
+    """RFC 8259 lets a reader ignore a byte order mark; ``events ingest`` of a JSON file
+    does, and the service accepts the same bytes (for rows of the status store too)."""
+    # One object is a line of JSON Lines for the command line; a list, a JSON array.
+    source = tmp_path / ("records.json" if b"[" in content else "records.jsonl")
+    source.write_bytes(content)
+    result = CliRunner().invoke(app, ["events", "ingest", "--db", str(tmp_path / "cli.db"),
+                                      str(source)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    with server.client() as client:
+        answer = client.post("/outages", content=content)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["records_new"] == 1
+        zones = client.put(
+            "/timezones",
+            content=_BOM + b'[{"store_id": "1", "timezone_str": "UTC"}]',
+            headers={"content-type": "application/json"},
+        )
+        assert zones.status_code == 200, zones.text
+
+
 @pytest.mark.parametrize(
     ("content", "detail"),
     [
+        (_BOM + b"[\xff]", "the body is not UTF-8 (byte 4)"),
+        (_BOM + _BOM + b"[]", "the body is not valid JSON: Unexpected UTF-8 BOM"),
         (b'[{"controller_id": "c",', "the body is not valid JSON: Expecting"),
         (b"\xff\xfe", "the body is not UTF-8"),
         (b"[" * 100_000, "the body is not valid JSON: nested too deeply"),
