@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import io
-import re
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import FileResponse
@@ -23,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from outages_processor.errors import InputDataError, ReportError
 from outages_processor.models.uptime import ReportState
 from outages_processor.service.bodies import BodyError, decode_json, read_body
+from outages_processor.service.negotiation import wants_csv
 from outages_processor.service.resources import Resources
 from outages_processor.service.schemas import (
     BUSINESS_HOURS_BODY,
@@ -37,7 +37,7 @@ from outages_processor.service.schemas import (
     body_of,
 )
 
-__all__ = ["router", "wants_csv"]
+__all__ = ["router"]
 
 router = APIRouter(tags=["uptime"])
 
@@ -225,55 +225,3 @@ def get_report(
             status.csv_path, media_type="text/csv", filename=f"report-{report_id}.csv"
         )
     return {"status": status.state.value, "data": [row.to_dict() for row in status.rows or ()]}
-
-
-_WEIGHT: Final = re.compile(r"0(?:\.\d{0,3})?|1(?:\.0{0,3})?")
-"""An RFC 9110 qvalue: 0 to 1, at most three decimals."""
-_SPECIFICITY: Final = {"text/csv": 3, "text/*": 2, "*/*": 1}
-_JSON_SPECIFICITY: Final = {"application/json": 3, "application/*": 2, "*/*": 1}
-
-
-def wants_csv(accept: Sequence[str]) -> bool:
-    """Whether an ``Accept`` header (its values) prefers ``text/csv`` to JSON.
-
-    Each type takes the weight (``q``, 1 by default) of the most specific media range that
-    matches it (``text/csv``, then ``text/*``, then ``*/*``), or 0 (RFC 9110, section
-    12.5.1). CSV is preferred when its weight is higher, or equal and not 0 with
-    ``text/csv`` matched more specifically than JSON or named itself. A range with a
-    malformed weight is ignored; no header at all (or ``*/*``) prefers JSON.
-
-    Args:
-        accept: the values of the request's ``Accept`` headers.
-    """
-    weights = _range_weights(accept)
-    csv_rank, csv_weight = _quality(weights, _SPECIFICITY)
-    json_rank, json_weight = _quality(weights, _JSON_SPECIFICITY)
-    named = csv_rank == _SPECIFICITY["text/csv"]
-    tie = 0 < csv_weight == json_weight and (csv_rank > json_rank or named)
-    return csv_weight > json_weight or tie
-
-
-def _range_weights(accept: Sequence[str]) -> dict[str, int]:
-    """Each media range of the header (lower case) and its weight in thousandths (the
-    first of a range listed twice)."""
-    weights: dict[str, int] = {}
-    for value in accept:
-        for item in value.split(","):
-            media, *parameters = (part.strip() for part in item.split(";"))
-            weight = 1000
-            for name, _, text in (parameter.partition("=") for parameter in parameters):
-                if name.strip().lower() == "q":
-                    text = text.strip()
-                    weight = round(float(text) * 1000) if _WEIGHT.fullmatch(text) else -1
-            if weight >= 0 and media:
-                weights.setdefault(media.lower(), weight)
-    return weights
-
-
-def _quality(weights: dict[str, int], ranges: dict[str, int]) -> tuple[int, int]:
-    """The specificity and weight of the most specific of ``ranges`` the header lists;
-    ``(0, 0)`` for none."""
-    return max(
-        ((rank, weights[media]) for media, rank in ranges.items() if media in weights),
-        default=(0, 0),
-    )

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from outages_processor.service.uptime_routes import wants_csv
+from outages_processor.service.negotiation import wants_csv
 from outages_processor.tests.service_server import Running, settings_in, thread_server
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples" / "uptime"
