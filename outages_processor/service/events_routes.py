@@ -6,8 +6,9 @@ import asyncio
 import base64
 import binascii
 import json
+import re
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
@@ -94,13 +95,23 @@ def decode_cursor(cursor: str) -> tuple[int, str, str]:
     raise BodyError(422, "cursor: not a cursor of this service; pass next_cursor as given")
 
 
+_LOST_PLUS: Final = re.compile(r"(:\d{2}(?:[.,]\d+)?) (\d{2}(?::?\d{2})?)$")
+"""A time followed by a space and an offset's digits: a '+' sent as is in the query."""
+
+
 def _instant(value: str | None, name: str) -> Any:
+    """A query parameter's instant; a 422 saying what is wrong (and how to send a '+')."""
     if value is None:
         return None
     try:
         return as_instant(value, name)
     except ValueError as err:
-        raise BodyError(422, str(err)) from None
+        detail = str(err)
+        lost = _LOST_PLUS.search(value)
+        if lost is not None:
+            sent = f"{value[: lost.start()]}{lost[1]}%2B{lost[2]}"
+            detail += f"; a '+' in a URL is read as a space: write it as %2B ({sent})"
+        raise BodyError(422, detail) from None
 
 
 def _after(cursor: str | None) -> tuple[datetime, str, str] | None:

@@ -250,6 +250,30 @@ def test_pages_follow_the_cursor_to_the_whole_list(server: Running) -> None:
 
 
 @pytest.mark.parametrize(
+    ("query", "hint"),
+    [
+        ("start_time=2024-01-01T00:00:00+01:00", "start_time: '2024-01-01T00:00:00 01:00'"),
+        ("end_time=2024-01-01T00:00:00.5+05:30", "end_time: '2024-01-01T00:00:00.5 05:30'"),
+        ("start_time=2024-01-01+00:00:00", None),  # a date, then a space: no offset lost
+    ],
+)
+def test_an_offset_whose_plus_became_a_space_is_named(
+    server: Running, query: str, hint: str | None
+) -> None:
+    """A '+' written as is in a query string is a space (application/x-www-form-urlencoded):
+    the 422 says so and how to send the offset, instead of only 'not ISO 8601'."""
+    with server.client() as client:
+        answer = client.get(f"/events?{query}")
+    if hint is None:
+        assert answer.status_code == 200, answer.text  # "2024-01-01 00:00:00": UTC
+        return
+    assert answer.status_code == 422
+    detail = answer.json()["detail"]
+    assert detail.startswith(hint)
+    assert "a '+' in a URL is read as a space: write it as %2B" in detail
+
+
+@pytest.mark.parametrize(
     ("params", "detail"),
     [
         ({"limit": 0}, None),
