@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+import respx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -29,8 +30,10 @@ from outages_processor._time import (
     parse_instant_micros,
     parse_instant_seconds,
 )
+from outages_processor.api import KrakenFlexClient, get_outages
 from outages_processor.core.filtering import select_site_outages
 from outages_processor.models import Outage
+from outages_processor.settings import Settings
 
 UTC = timezone.utc
 
@@ -157,6 +160,21 @@ def test_the_site_cut_off_places_a_leap_second_before_midnight() -> None:
     since = datetime(2022, 1, 1, tzinfo=UTC)
     kept = select_site_outages(outages, names, since=since)
     assert [(outage.id, outage.begin) for outage in kept] == [("b", "2022-01-01t00:00:00z")]
+
+
+def test_get_outages_takes_rfc3339_forms_and_keeps_their_text() -> None:
+    """One such outage made the whole of ``GET /outages`` an InvalidResponseError before."""
+    served = [
+        {"id": "a", "begin": "2021-12-31t23:59:60z", "end": "2022-01-01t00:10:00z"},
+        {"id": "b", "begin": "2022-01-01T00:00:00Z", "end": "2022-01-01T00:10:00Z"},
+    ]
+    with respx.mock(base_url="https://api.example.test") as mock:
+        mock.get("/outages").respond(json=served)
+        api = Settings(api_key="fake-key-for-tests", base_url="https://api.example.test")
+        with KrakenFlexClient(api) as client:
+            outages = get_outages(client)
+    assert [outage.to_dict() for outage in outages] == served
+    assert outages[0].begin_at == datetime(2021, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)
 
 
 def _run(*arguments: str) -> subprocess.CompletedProcess[str]:
