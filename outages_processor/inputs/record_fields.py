@@ -7,6 +7,7 @@ which keeps valid records grouped and sets bad ones aside (or raises).
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Mapping
 from decimal import Decimal
@@ -31,6 +32,7 @@ __all__ = [
     "json_int",
     "json_type",
     "record_of",
+    "utf8_text",
     "record_problem",
 ]
 
@@ -50,6 +52,22 @@ class LongNumber:
 
     def __str__(self) -> str:
         return shortened(self.literal)
+
+
+def utf8_text(data: bytes) -> str:
+    """UTF-8 bytes as text, without a leading byte order mark (as ``utf-8-sig`` reads them).
+
+    Raises:
+        UnicodeDecodeError: the bytes are not UTF-8; its ``start`` and ``end`` count from the
+            first byte of ``data``, the mark included (``utf-8-sig`` counts from after it).
+    """
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        shift = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+        raise UnicodeDecodeError(
+            "utf-8", data, err.start + shift, err.end + shift, err.reason
+        ) from None
 
 
 def json_int(literal: str) -> int | LongNumber:

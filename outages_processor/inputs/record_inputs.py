@@ -48,7 +48,13 @@ from outages_processor._time import (
     parse_instant_micros,
 )
 from outages_processor.errors import InputDataError
-from outages_processor.inputs.record_fields import FIELDS, RECORDS_PER_REPORT, RecordSink, record_of
+from outages_processor.inputs.record_fields import (
+    FIELDS,
+    RECORDS_PER_REPORT,
+    RecordSink,
+    record_of,
+    utf8_text,
+)
 from outages_processor.inputs.record_json import parse_json_array, parse_json_lines
 from outages_processor.models.common import ON_ERROR_CHOICES, OnError, ProgressCallback
 from outages_processor.models.events import RecordBatch
@@ -198,7 +204,7 @@ def _decode(source: str, data: bytes) -> str:
         InputDataError: the bytes are not UTF-8; the line of the first bad byte is given.
     """
     try:
-        return data.decode("utf-8-sig")
+        return utf8_text(data)
     except UnicodeDecodeError as err:
         raise InputDataError(
             f"not UTF-8 text (byte 0x{data[err.start]:02x}); save the file as UTF-8",

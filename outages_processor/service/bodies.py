@@ -17,7 +17,6 @@ batch of 10,000 records parses several times faster this way.
 
 from __future__ import annotations
 
-import codecs
 import json
 import zlib
 from collections.abc import Sequence
@@ -25,7 +24,13 @@ from typing import Final
 
 from starlette.requests import Request
 
-from outages_processor.inputs.record_fields import json_float, json_int, json_type, record_of
+from outages_processor.inputs.record_fields import (
+    json_float,
+    json_int,
+    json_type,
+    record_of,
+    utf8_text,
+)
 from outages_processor.models.events import RecordBatch
 
 __all__ = [
@@ -47,7 +52,6 @@ _WINDOW_BITS: Final = {
     "deflate": zlib.MAX_WBITS,
 }
 """The content codings undone, and the zlib window bits that read each one's format."""
-_BOM: Final = codecs.BOM_UTF8
 _ACCEPTED: Final = {"Accept-Encoding": "gzip, deflate"}
 """The header a 415 for an unknown coding carries (RFC 9110, section 12.5.3)."""
 
@@ -199,12 +203,10 @@ def decode_json(body: bytes) -> object:
     Raises:
         BodyError: 422 when the body is not UTF-8 JSON.
     """
-    skipped = len(_BOM) if body.startswith(_BOM) else 0
     try:
-        text = body[skipped:].decode("utf-8")
+        text = utf8_text(body)
     except UnicodeDecodeError as err:
-        where = skipped + err.start
-        raise BodyError(422, f"the body is not UTF-8 (byte {where}); send UTF-8 JSON") from None
+        raise BodyError(422, f"the body is not UTF-8 (byte {err.start}); send UTF-8 JSON") from None
     try:
         return json.loads(text, parse_float=json_float, parse_int=json_int)
     except json.JSONDecodeError as err:

@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from outages_processor.errors import InputDataError
 from outages_processor.models.common import Reject
@@ -384,6 +386,35 @@ def test_text_that_is_not_utf8_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputDataError) as caught:
         read_records([path])
     assert str(caught.value) == f"{path}:2: not UTF-8 text (byte 0xff); save the file as UTF-8"
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.booleans(),
+    st.lists(st.text(st.characters(min_codepoint=32, max_codepoint=0x2FFF), max_size=12),
+             min_size=1, max_size=5),
+    st.data(),
+    st.sampled_from([b"\xff", b"\xfe", b"\xc3(", b"\xed\xa0\x80"]),
+)  # fmt: skip
+def test_a_bad_byte_is_named_with_its_line_with_or_without_a_bom(
+    tmp_path_factory: pytest.TempPathFactory,
+    bom: bool,
+    lines: list[str],
+    data: st.DataObject,
+    bad: bytes,
+) -> None:
+    """The line and the byte named are the bad byte's in the file as written: a leading
+    byte order mark (which the reader drops) shifts neither."""
+    at = data.draw(st.integers(0, len(lines) - 1))
+    encoded = [line.encode() for line in lines]
+    encoded[at] += bad
+    path = tmp_path_factory.mktemp("bad") / "r.jsonl"
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + b"\n".join(encoded) + b"\n")
+    with pytest.raises(InputDataError) as caught:
+        read_records([path])
+    assert str(caught.value) == (
+        f"{path}:{at + 1}: not UTF-8 text (byte 0x{bad[0]:02x}); save the file as UTF-8"
+    )
 
 
 @pytest.mark.parametrize(
