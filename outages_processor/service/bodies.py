@@ -152,15 +152,14 @@ class BodyDecoder:
             chunk = inflater.feed(chunk)
         return chunk
 
-    def finish(self) -> bytes:
-        """Check that every coded stream ended; the body's last decoded bytes (none).
+    def finish(self) -> None:
+        """Check that every coded stream ended (call it after the last chunk).
 
         Raises:
             BodyError: 400 when the body was cut short.
         """
         for inflater in self._inflaters:
             inflater.finish()
-        return b""
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -190,7 +189,7 @@ async def read_body(request: Request, limit: int) -> bytes:
         if size > limit:
             raise too_large
         chunks.append(decoder.feed(chunk))
-    chunks.append(decoder.finish())
+    decoder.finish()
     return b"".join(chunks)
 
 

@@ -54,7 +54,9 @@ def _encode(data: bytes, codings: Sequence[str]) -> bytes:
 
 def _decode(codings: Sequence[str], chunks: Sequence[bytes], limit: int = 1 << 20) -> bytes:
     decoder = BodyDecoder(codings, limit)
-    return b"".join([*(decoder.feed(chunk) for chunk in chunks), decoder.finish()])
+    decoded = b"".join([decoder.feed(chunk) for chunk in chunks])
+    decoder.finish()
+    return decoded
 
 
 def _chunked(data: bytes, cuts: Sequence[int]) -> list[bytes]:
