@@ -79,6 +79,7 @@ ENV_EVENTS_DB = "OUTAGES_DB"
 ENV_UPTIME_DB = "UPTIME_DB"
 ENV_REPORTS_DIR = "OUTAGES_REPORTS_DIR"
 ENV_REPORT_WORKERS = "OUTAGES_REPORT_WORKERS"
+ENV_WRITER_SOCKET = "OUTAGES_WRITER_SOCKET"
 
 
 def _without_trailing_slash(url: str) -> str:
@@ -277,6 +278,9 @@ class ServiceSettings:
         reports_dir: where the reports' states and CSV files are kept (created if missing).
         report_workers: reports computed at once by each worker process (default: cores).
         max_body_bytes: the largest request body read; a larger one is refused (413).
+        writer_socket: the Unix socket of the service's event writer process, which stores
+            the ``POST /outages`` batches of every worker (``process_outages serve`` starts
+            it and sets this); None: each process stores its own batches.
     """
 
     events_db: str = attrs.field(default=DEFAULT_EVENTS_DB, converter=str, validator=_check_path)
@@ -286,6 +290,7 @@ class ServiceSettings:
     )
     report_workers: int | None = attrs.field(default=None, validator=_check_workers)
     max_body_bytes: int = attrs.field(default=DEFAULT_MAX_BODY_BYTES, validator=_check_size)
+    writer_socket: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServiceSettings:
@@ -293,7 +298,8 @@ class ServiceSettings:
 
         Args:
             environ: the environment to read (default :data:`os.environ`): ``OUTAGES_DB``,
-                ``UPTIME_DB``, ``OUTAGES_REPORTS_DIR``, ``OUTAGES_REPORT_WORKERS``.
+                ``UPTIME_DB``, ``OUTAGES_REPORTS_DIR``, ``OUTAGES_REPORT_WORKERS``,
+                ``OUTAGES_WRITER_SOCKET``.
 
         Returns:
             The settings.
@@ -314,6 +320,7 @@ class ServiceSettings:
             uptime_db=env.get(ENV_UPTIME_DB) or DEFAULT_UPTIME_DB,
             reports_dir=env.get(ENV_REPORTS_DIR) or DEFAULT_REPORTS_DIR,
             report_workers=count,
+            writer_socket=env.get(ENV_WRITER_SOCKET) or None,
         )
 
     def to_env(self) -> dict[str, str]:
@@ -329,6 +336,8 @@ class ServiceSettings:
         }
         if self.report_workers is not None:
             env[ENV_REPORT_WORKERS] = str(self.report_workers)
+        if self.writer_socket is not None:
+            env[ENV_WRITER_SOCKET] = self.writer_socket
         return env
 
 

@@ -2,7 +2,9 @@
 
 The settings travel to the worker processes through the environment (the variables
 :meth:`~outages_processor.settings.ServiceSettings.from_env` reads), so ``--workers N``
-starts N processes that share the same databases and reports folder.
+starts N processes that share the same databases and reports folder. One more process, the
+event writer (:mod:`~outages_processor.stores.event_writer`), stores the
+``POST /outages`` batches of all of them.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Optional
 
+import attrs
 import typer
 
 from outages_processor.scripts._common import EXIT_NEEDS_FIX, fail, reported_errors
@@ -85,11 +88,16 @@ def serve(  # pylint: disable=too-many-arguments,too-many-positional-arguments
             reports_dir=_absolute(reports_dir),
             report_workers=report_workers,
         )
-    os.environ.update(settings.to_env())
-    try:
-        uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers)
-    except OSError as err:
-        fail(f"cannot serve on {host}:{port}: {err.strerror or err}", EXIT_NEEDS_FIX)
+    # pylint: disable-next=import-outside-toplevel
+    from outages_processor.stores.event_writer import writer_running
+
+    with reported_errors(), writer_running(settings.events_db) as socket_path:
+        settings = attrs.evolve(settings, writer_socket=socket_path)
+        os.environ.update(settings.to_env())
+        try:
+            uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers)
+        except OSError as err:
+            fail(f"cannot serve on {host}:{port}: {err.strerror or err}", EXIT_NEEDS_FIX)
 
 
 def _absolute(path: str) -> str:

@@ -46,6 +46,7 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await resources.writer.aclose()
             await run_in_threadpool(resources.close)
 
     app = FastAPI(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import json
@@ -57,7 +56,7 @@ async def post_outages(request: Request) -> dict[str, int]:
     resources = Resources.of(request)
     body = await read_body(request, resources.settings.max_body_bytes)
     batch = await run_in_threadpool(parse_records, body)
-    result = await asyncio.wrap_future(resources.committer.submit(batch))
+    result = await resources.writer.ingest(batch)
     counts = result.to_dict()
     del counts["records_skipped"]  # a request with a bad record is refused whole
     return counts

@@ -1,4 +1,4 @@
-"""What one process of the service holds: its stores, its group committer, its reports.
+"""What one process of the service holds: its stores, its writers, its reports.
 
 Opened once per worker process when the application starts and closed when it stops;
 every request of the process shares them (the stores are thread-safe).
@@ -12,7 +12,8 @@ import attrs
 from starlette.requests import Request
 
 from outages_processor.reports.service import ReportService
-from outages_processor.service.group_commit import GroupCommitter
+from outages_processor.stores.group_commit import GroupCommitter
+from outages_processor.stores.writer_client import WriterClient
 from outages_processor.settings import ServiceSettings
 from outages_processor.stores.event_store import EventStore
 
@@ -29,7 +30,9 @@ class Resources:
     Attributes:
         settings: the service's settings.
         events: the event store.
-        committer: the writer of the event store (group commit).
+        committer: this process's writer of the event store (group commit).
+        writer: what ``POST /outages`` stores through: the service's writer process when
+            there is one (``settings.writer_socket``), else ``committer``.
         status: the status store.
         reports: the report service (states in ``settings.reports_dir``).
     """
@@ -37,6 +40,7 @@ class Resources:
     settings: ServiceSettings
     events: EventStore
     committer: GroupCommitter
+    writer: WriterClient
     status: StatusStore
     reports: ReportService
 
@@ -57,16 +61,21 @@ class Resources:
         except BaseException:
             events.close()
             raise
+        committer = GroupCommitter(events)
         return cls(
             settings=settings,
             events=events,
-            committer=GroupCommitter(events),
+            committer=committer,
+            writer=WriterClient(settings.writer_socket, committer),
             status=status,
             reports=ReportService(settings.reports_dir, workers=settings.report_workers),
         )
 
     def close(self) -> None:
-        """Store what is queued, wait for this process's reports, close the stores."""
+        """Store what is queued, wait for this process's reports, close the stores.
+
+        Close :attr:`writer` first, on the event loop (:meth:`WriterClient.aclose`).
+        """
         self.committer.close()
         self.reports.close()
         self.status.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import subprocess
 import sys
@@ -25,7 +26,7 @@ from typer.testing import CliRunner
 from outages_processor.core.events import group_events
 from outages_processor.models.events import OutageRecord, RecordBatch
 from outages_processor.scripts.main import app
-from outages_processor.service.group_commit import GroupCommitter
+from outages_processor.stores.group_commit import GroupCommitter
 from outages_processor.stores.event_store import EventStore
 from outages_processor.tests.service_server import (
     Running,
@@ -397,8 +398,14 @@ def test_serve_runs_uvicorn_with_the_settings_in_the_environment(
     import uvicorn  # pylint: disable=import-outside-toplevel
 
     calls: list[tuple[Any, ...]] = []
-    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append((args, kwargs)))
-    for name in ("OUTAGES_DB", "UPTIME_DB", "OUTAGES_REPORTS_DIR"):
+    sockets: list[bool] = []  # whether the event writer listened while uvicorn ran
+
+    def run(*args: Any, **kwargs: Any) -> None:
+        calls.append((args, kwargs))
+        sockets.append(Path(os.environ["OUTAGES_WRITER_SOCKET"]).is_socket())
+
+    monkeypatch.setattr(uvicorn, "run", run)
+    for name in ("OUTAGES_DB", "UPTIME_DB", "OUTAGES_REPORTS_DIR", "OUTAGES_WRITER_SOCKET"):
         monkeypatch.setenv(name, "unused")  # the variables serve sets, restored afterwards
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(
@@ -413,7 +420,10 @@ def test_serve_runs_uvicorn_with_the_settings_in_the_environment(
     ]
     from outages_processor.settings import ServiceSettings  # pylint: disable=import-outside-toplevel
 
-    assert ServiceSettings.from_env().events_db == str(tmp_path / "e.db")
+    settings = ServiceSettings.from_env()
+    assert settings.events_db == str(tmp_path / "e.db")
+    assert sockets == [True]
+    assert settings.writer_socket is not None and not Path(settings.writer_socket).exists()
 
 
 @pytest.mark.parametrize(
@@ -438,6 +448,8 @@ def test_service_settings_travel_through_the_environment() -> None:
 
     settings = ServiceSettings("/d/e.db", "/d/u.db", "/d/reports", report_workers=3)
     assert ServiceSettings.from_env(settings.to_env()) == settings
+    with_writer = ServiceSettings("/d/e.db", writer_socket="/tmp/w/writer.sock")
+    assert ServiceSettings.from_env(with_writer.to_env()) == with_writer
     assert ServiceSettings.from_env({}) == ServiceSettings()
 
 

@@ -12,8 +12,8 @@ wrap the store's own functions for this run only; nothing of the store is change
 * the **cores** bound: records/s when every core works on nothing but ingesting, from the
   CPU time per record of HTTP, parsing and the clients (measured against a store that stores
   nothing, :mod:`null_store_serve`) plus the store's own time per record;
-* the **writer** bound: records/s when the writers of all worker processes, which take
-  turns at SQLite's one write lock, never wait: 1 / the store's time per record.
+* the **writer** bound: records/s when the service's one event writer process, which
+  stores the requests of every worker, never waits: 1 / the store's time per record.
 """
 
 from __future__ import annotations
@@ -163,7 +163,7 @@ def print_bounds(  # pylint: disable=too-many-arguments  # the measured figures
         f"{null_rate:,.0f} records/s, {null_cpu_us:.1f} us of CPU a record (server and "
         f"clients); with the store's {phases.total:.1f} us a record: at most "
         f"{by_cores:,.0f} records/s if every core did nothing else, {by_writer:,.0f} "
-        f"records/s if the writers never waited. The service reached {service_rate:,.0f} "
+        f"records/s if the event writer never waited. The service reached {service_rate:,.0f} "
         f"records/s, {service_rate / by_cores:.0%} of the cores' bound."
     )
     print(
