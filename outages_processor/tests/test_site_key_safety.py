@@ -164,6 +164,10 @@ def _encodable(text: str) -> bool:
 
 
 KEYS = st.builds(lambda a, b: a + MARKER + b, st.text(max_size=6), st.text(max_size=6))
+_VISIBLE_ASCII = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=6)
+VALID_KEYS = st.builds(lambda a, b: a + MARKER + b, _VISIBLE_ASCII, _VISIBLE_ASCII)
+"""Keys the settings take (visible ASCII), built as such: filtering KEYS for them discarded
+most examples, and hypothesis's health check failed the test now and then."""
 
 
 @settings(
@@ -196,7 +200,7 @@ def test_no_key_ever_appears_in_any_output(
 
 
 @settings(max_examples=40, deadline=None)
-@given(key=KEYS.map(str.strip).filter(lambda k: k.isascii() and k.isprintable() and " " not in k))
+@given(key=VALID_KEYS)
 def test_no_key_ever_appears_in_a_result_repr(key: str) -> None:
     """A refused valid key: the SiteResult, its error and their reprs never hold the key."""
     settings_ = Settings(api_key=key, base_url="http://127.0.0.1:9/v1", tries=1)
