@@ -423,10 +423,25 @@ def write_events(db: sqlite3.Connection, changes: Changes) -> None:
         db: the connection, inside the ingest's write transaction.
         changes: the planned changes of the batch or group.
     """
-    db.executemany("DELETE FROM events WHERE series_id = ? AND start_us = ?", changes.old_events)
+    # An event that keeps its start is updated in place: its row stays where it is and the
+    # index by start is not touched, where a delete and an insert would rewrite both.
+    gone = set(changes.old_events)
+    kept: list[tuple[int, int, int, int]] = []
+    added: list[tuple[int, int, int, int]] = []
+    for series_id, start, end, count in changes.new_events:
+        if (series_id, start) in gone:
+            gone.discard((series_id, start))
+            kept.append((end, count, series_id, start))
+        else:
+            added.append((series_id, start, end, count))
+    db.executemany(
+        "UPDATE events SET end_us = ?, record_count = ? WHERE series_id = ? AND start_us = ?",
+        kept,
+    )
+    db.executemany("DELETE FROM events WHERE series_id = ? AND start_us = ?", gone)
     db.executemany(
         "INSERT INTO events (series_id, start_us, end_us, record_count) VALUES (?, ?, ?, ?)",
-        changes.new_events,
+        added,
     )
     if changes.new_events:
         longest = max(end - start for _, start, end, _ in changes.new_events)
