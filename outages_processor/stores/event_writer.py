@@ -47,9 +47,12 @@ __all__ = ["READY", "main", "serve_writer", "writer_running"]
 
 logger = logging.getLogger(__name__)
 
-
 READY = "ready"
 """The line printed once the socket listens."""
+STOP_TIMEOUT: Final = 60.0
+"""Seconds the writer may take to store what it was given, once asked to stop."""
+RESTART_AFTER: Final = 1.0
+"""Seconds between a writer's death and its restart."""
 
 
 async def serve_writer(events_db: str, socket_path: str) -> None:
@@ -164,12 +167,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"the event writer cannot start: {err}", flush=True)
         return 2
     return 0
-
-
-STOP_TIMEOUT: Final = 60.0
-"""Seconds the writer may take to store what it was given, once asked to stop."""
-RESTART_AFTER: Final = 1.0
-"""Seconds between a writer's death and its restart."""
 
 
 class _Supervisor:
