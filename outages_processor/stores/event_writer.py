@@ -100,20 +100,31 @@ async def serve_writer(events_db: str, socket_path: str) -> None:
         store.close()
 
 
-def _stop_at_end_of_input(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
-    """Set ``stop`` when standard input ends: the parent that holds its other end is gone."""
+def _stop_at_end_of_input(
+    loop: asyncio.AbstractEventLoop, stop: asyncio.Event, fd: int = 0
+) -> threading.Thread:
+    """Set ``stop`` when the input ``fd`` ends: the parent that holds its other end is gone.
+
+    Returns:
+        The (daemon) thread that waits for the end.
+    """
 
     def watch() -> None:
         # os.read, not sys.stdin: a daemon thread inside a buffered read holds its lock,
         # which the interpreter's shutdown would wait for.
         try:
-            while os.read(0, 4096):
+            while os.read(fd, 4096):
                 pass
         except OSError:
             pass
-        loop.call_soon_threadsafe(stop.set)
+        # The loop may be closed already: the writer stopped for another reason (a signal,
+        # or a database it could not use), and nobody waits for this any more.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(stop.set)
 
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+    thread = threading.Thread(target=watch, name="parent-watch", daemon=True)
+    thread.start()
+    return thread
 
 
 async def _serve_worker(

@@ -51,7 +51,7 @@ class _Stream:
             _WriterGone: no answer will come.
             OutagesError: the writer did not store the batch (as the store would raise).
         """
-        if self.broken:
+        if self.broken or self.writer.is_closing():
             raise _WriterGone
         request_id = next(self._ids)
         answer: asyncio.Future[IngestResult | OutagesError]
@@ -60,7 +60,9 @@ class _Stream:
         try:
             self.writer.write(request_frame(request_id, batch))
             await self.writer.drain()
-        except (ConnectionError, OSError):
+        except (ConnectionError, OSError, RuntimeError):
+            # RuntimeError: uvloop's write to a transport closed under us (the writer reset
+            # the stream, and the reader has not said so yet).
             self.close()
         outcome = await answer
         if isinstance(outcome, OutagesError):

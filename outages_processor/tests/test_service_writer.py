@@ -14,6 +14,7 @@ import marshal
 import os
 import random
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -34,7 +35,7 @@ from outages_processor.errors import (
     OutagesError,
 )
 from outages_processor.models.events import IngestResult, OutageRecord, RecordBatch
-from outages_processor.stores import writer_client
+from outages_processor.stores import event_writer, writer_client
 from outages_processor.stores.group_commit import GroupCommitter
 from outages_processor.stores.writer_client import WriterClient
 from outages_processor.stores.event_writer import writer_running
@@ -294,10 +295,7 @@ def test_a_killed_writer_is_replaced_and_nothing_is_lost(  # pylint: disable=too
             results += await sent
             taken_while_away = local.taken
             deadline = time.monotonic() + 30
-            while not Path(socket_path).exists() or _pid_or_none(socket_path) in (
-                None,
-                first_pid,
-            ):
+            while _pid_or_none(socket_path) in (None, first_pid) or not _listens(socket_path):
                 assert time.monotonic() < deadline, "the writer was not started again"
                 await asyncio.sleep(0.05)
             await asyncio.sleep(writer_client.RETRY_AFTER)
@@ -320,11 +318,68 @@ def test_a_killed_writer_is_replaced_and_nothing_is_lost(  # pylint: disable=too
     assert len(restarted) == 1, restarted
 
 
+def _listens(socket_path: str) -> bool:
+    """Whether a writer accepts connections on ``socket_path`` now."""
+    with socket.socket(socket.AF_UNIX) as probe:
+        try:
+            probe.connect(socket_path)
+        except OSError:
+            return False
+    return True
+
+
 def _pid_or_none(socket_path: str) -> int | None:
     try:
         return _writer_pid(socket_path)
     except AssertionError:
         return None
+
+
+@needs_proc
+def test_a_stream_closed_under_a_request_leaves_it_to_the_worker(tmp_path: Path) -> None:
+    """uvloop: the stream closed before its reader noticed; the request is stored here."""
+    uvloop = pytest.importorskip("uvloop")
+    database = tmp_path / "outages.db"
+    with writer_running(str(database)) as socket_path, EventStore(database) as store:
+        local = _CountingCommitter(store)
+        client = WriterClient(socket_path, local)
+
+        async def run() -> IngestResult:
+            await client.ingest(RecordBatch({"c": {"led": [0]}}))  # opens the stream
+            stream = client._stream  # pylint: disable=protected-access
+            assert stream is not None
+            stream.writer.transport.abort()  # as a reset does
+            await asyncio.sleep(0)  # the handle closes; its reader has not run yet
+            result = await client.ingest(RecordBatch({"c": {"led": [MINUTE]}}))
+            await client.aclose()
+            return result
+
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            result = runner.run(run())
+        local.close()
+        assert result.records_new == 1 and local.taken == 1
+        assert len(store.events()) == 1
+
+
+def test_the_end_of_input_after_the_writer_stopped_is_quiet(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The parent's pipe ends after the writer's loop closed: no thread traceback."""
+    failures: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: failures.append(args.exc_value))
+    read, write = os.pipe()
+    loop = asyncio.new_event_loop()
+    try:
+        watch = event_writer._stop_at_end_of_input(  # pylint: disable=protected-access
+            loop, asyncio.Event(), read
+        )
+        loop.close()  # the writer stopped (a signal, a database it could not use)
+        os.close(write)  # then its parent closes the pipe
+        watch.join(10)
+    finally:
+        os.close(read)
+    assert not watch.is_alive()
+    assert not failures
 
 
 def test_without_a_writer_each_process_stores_its_own(tmp_path: Path) -> None:
