@@ -26,6 +26,7 @@ Everything here works on one open :class:`sqlite3.Connection`; the store
 from __future__ import annotations
 
 import sqlite3
+from functools import lru_cache
 from typing import Any
 
 from outages_processor.core.events import DEFAULT_TOLERANCE, tolerance_micros
@@ -33,7 +34,6 @@ from outages_processor.errors import EventStoreError
 
 __all__ = [
     "INSERT_RECORDS",
-    "NEAR_EVENTS",
     "ORDER_EVENTS",
     "SCHEMA_VERSION",
     "SELECT_EVENTS",
@@ -43,6 +43,7 @@ __all__ = [
     "check_version",
     "create_schema",
     "events_query",
+    "near_events",
     "not_an_event_database",
     "read_setting",
 ]
@@ -63,20 +64,11 @@ _SCHEMA = (
     "CREATE INDEX events_by_start ON events (start_us)",
 )
 
-# Integer batch inputs travel as one JSON parameter expanded by json_each: one statement
-# per batch, never one round trip per record. CROSS JOIN keeps json_each as the outer loop,
-# so each element is one index lookup. Text never goes through JSON (see Identity above).
-# For each [series_id, lo, hi]: the events overlapping [lo, hi]. Events of one series are
-# disjoint, so they are the last one starting at or before lo and those starting in (lo, hi].
-NEAR_EVENTS = (
-    "SELECT e.series_id, e.start_us, e.end_us, e.record_count FROM json_each(?) AS j"
-    " CROSS JOIN events AS e ON e.series_id = json_extract(j.value, '$[0]')"
-    " AND e.start_us >= coalesce((SELECT max(p.start_us) FROM events AS p"
-    " WHERE p.series_id = json_extract(j.value, '$[0]')"
-    " AND p.start_us <= json_extract(j.value, '$[1]')), json_extract(j.value, '$[1]'))"
-    " AND e.start_us <= json_extract(j.value, '$[2]')"
-    " WHERE e.end_us >= json_extract(j.value, '$[1]')"
-)
+# Integer batch inputs travel as one JSON parameter expanded by json_each (one statement per
+# batch, never one round trip per record), or, where several fields per item are read, as
+# plain parameters in a VALUES table (near_events: JSON text would be parsed again for each
+# field). CROSS JOIN keeps the inputs as the outer loop, so each is one index lookup. Text
+# never goes through JSON (see Identity above).
 STORED_RECORDS = (
     "SELECT r.series_id, r.timestamp_us FROM json_each(?) AS j"
     " CROSS JOIN records AS r ON r.series_id = json_extract(j.value, '$[0]')"
@@ -95,6 +87,23 @@ SELECT_RECORDS = (
     " JOIN records AS r ON r.series_id = s.series_id"
     " ORDER BY s.controller_id, s.outage_type, r.timestamp_us"
 )
+
+
+@lru_cache(maxsize=16)
+def near_events(count: int) -> str:
+    """The events overlapping each of ``count`` ``(series_id, lo, hi)`` ranges (parameters).
+
+    Events of one series are disjoint: they are the last one starting at or before lo and
+    those starting in (lo, hi]. Rows: ``(series_id, start_us, end_us, record_count)``.
+    """
+    values = ", ".join(["(?, ?, ?)"] * count)
+    return (
+        f"WITH w(sid, lo, hi) AS (VALUES {values})"
+        " SELECT e.series_id, e.start_us, e.end_us, e.record_count FROM w CROSS JOIN events AS e"
+        " ON e.series_id = w.sid AND e.start_us >= coalesce((SELECT max(p.start_us)"
+        " FROM events AS p WHERE p.series_id = w.sid AND p.start_us <= w.lo), w.lo)"
+        " AND e.start_us <= w.hi WHERE e.end_us >= w.lo"
+    )
 
 
 def events_query(  # pylint: disable=too-many-arguments

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from outages_processor.core.events import group_events
 from outages_processor.errors import EventStoreError, InputDataError
 from outages_processor.models.events import IngestResult, OutageRecord, RecordBatch
 from outages_processor.stores import _event_ingest
@@ -202,3 +203,26 @@ def test_a_limit_below_one_is_refused(tmp_path: Path) -> None:
     """limit=0 is a ValueError, not an empty page."""
     with EventStore(tmp_path / "e.db") as store, pytest.raises(ValueError, match="limit"):
         store.events(limit=0)
+
+
+@pytest.mark.parametrize("series", [1, 2, 3, 255, 299, 300, 301, 650])
+def test_lookups_of_many_series_find_every_stored_event(tmp_path: Path, series: int) -> None:
+    """Stored events are found (and merged) whatever the number of series a batch touches.
+
+    The series and their stored events are looked up a few hundred at a time, in
+    statements padded to a few sizes: every size around those bounds is tried.
+    """
+    gap = timedelta(minutes=12)
+    first = [OutageRecord(f"c{n}", "led", T0 + timedelta(minutes=n % 7)) for n in range(series)]
+    # Each second report extends, joins or misses its series' event, by series number.
+    offsets = (10, 25, 12, -10)
+    then = [
+        OutageRecord(f"c{n}", "led", T0 + timedelta(minutes=n % 7 + offsets[n % 4]))
+        for n in range(series)
+    ] + [OutageRecord(f"c{n}", "fan", T0) for n in range(0, series, 3)]
+    with EventStore(tmp_path / "e.db", tolerance=gap) as store:
+        store.ingest(first)
+        result = store.ingest(then)
+        expected = group_events(first + then, gap)
+        assert list(store.events()) == expected
+        assert result.events_created == len(expected) - series
