@@ -66,7 +66,7 @@ async def serve_writer(events_db: str, socket_path: str) -> None:
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    _stop_at_end_of_input(loop, stop)
+    orphaned = _stop_at_end_of_input(loop, stop).ended
     store = EventStore(events_db)
     committer = GroupCommitter(store)
     readers: set[asyncio.StreamReader] = set()
@@ -98,33 +98,56 @@ async def serve_writer(events_db: str, socket_path: str) -> None:
         # Stores what was queued before returning: every batch taken gets its answer.
         await loop.run_in_executor(None, committer.close)
         store.close()
+        if orphaned.is_set():
+            # The parent is done with it (or gone, and cannot remove its folder): no
+            # writer is started here again. After a signal the parent may start one.
+            _remove_socket(socket_path)
+
+
+def _remove_socket(socket_path: str) -> None:
+    """Remove the socket, and its folder if nothing else is in it."""
+    with contextlib.suppress(OSError):
+        os.unlink(socket_path)
+    with contextlib.suppress(OSError):
+        os.rmdir(os.path.dirname(socket_path))
+
+
+class _InputWatch(threading.Thread):
+    """A daemon thread that sets ``stop`` (and :attr:`ended`) when the input ``fd`` ends."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, stop: asyncio.Event, fd: int) -> None:
+        super().__init__(name="parent-watch", daemon=True)
+        self.loop = loop
+        self.stop = stop
+        self.fd = fd
+        self.ended = threading.Event()
+
+    def run(self) -> None:
+        # os.read, not sys.stdin: a daemon thread inside a buffered read holds its lock,
+        # which the interpreter's shutdown would wait for.
+        try:
+            while os.read(self.fd, 4096):
+                pass
+        except OSError:
+            pass
+        self.ended.set()
+        # The loop may be closed already: the writer stopped for another reason (a signal,
+        # or a database it could not use), and nobody waits for this any more.
+        with contextlib.suppress(RuntimeError):
+            self.loop.call_soon_threadsafe(self.stop.set)
 
 
 def _stop_at_end_of_input(
     loop: asyncio.AbstractEventLoop, stop: asyncio.Event, fd: int = 0
-) -> threading.Thread:
+) -> _InputWatch:
     """Set ``stop`` when the input ``fd`` ends: the parent that holds its other end is gone.
 
     Returns:
-        The (daemon) thread that waits for the end.
+        The (started) thread that waits for the end.
     """
-
-    def watch() -> None:
-        # os.read, not sys.stdin: a daemon thread inside a buffered read holds its lock,
-        # which the interpreter's shutdown would wait for.
-        try:
-            while os.read(fd, 4096):
-                pass
-        except OSError:
-            pass
-        # The loop may be closed already: the writer stopped for another reason (a signal,
-        # or a database it could not use), and nobody waits for this any more.
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(stop.set)
-
-    thread = threading.Thread(target=watch, name="parent-watch", daemon=True)
-    thread.start()
-    return thread
+    watch = _InputWatch(loop, stop, fd)
+    watch.start()
+    return watch
 
 
 async def _serve_worker(

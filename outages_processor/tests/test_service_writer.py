@@ -497,3 +497,33 @@ def _writer_of(log: Path | None) -> int:
             if b"outages_processor.stores.event_writer" in command and stderr == str(log):
                 return int(entry.name)
     raise AssertionError("the server has no writer")
+
+
+@pytest.mark.parametrize("ending", ["input", "signal"])
+def test_a_writer_whose_parent_is_gone_removes_its_socket(tmp_path: Path, ending: str) -> None:
+    """The end of its input (its parent closed it, or died): the socket and folder go.
+
+    After a signal the parent may start a writer on the same path again: the folder stays.
+    """
+    folder = tmp_path / "private"
+    folder.mkdir(mode=0o700)
+    socket_path = folder / "writer.sock"
+    writer = subprocess.Popen(  # pylint: disable=consider-using-with
+        [sys.executable, "-m", "outages_processor.stores.event_writer",
+         "--events-db", str(tmp_path / "outages.db"), "--socket", str(socket_path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert writer.stdout is not None and writer.stdin is not None
+    assert writer.stdout.readline().strip() == event_writer.READY
+    assert socket_path.is_socket()
+    if ending == "input":
+        writer.stdin.close()
+    else:
+        writer.send_signal(signal.SIGTERM)
+    assert writer.wait(30) == 0
+    writer.stdout.close()
+    if ending == "input":
+        assert not folder.exists()
+    else:
+        writer.stdin.close()
+        assert folder.exists()
