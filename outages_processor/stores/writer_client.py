@@ -111,6 +111,7 @@ class WriterClient:
         self._stream: _Stream | None = None
         self._connecting: asyncio.Lock | None = None
         self._retry_at = 0.0
+        self._away = False  # the writer could not be reached (and that was said)
 
     async def ingest(self, batch: RecordBatch) -> IngestResult:
         """Store a batch, all or nothing; its counts.
@@ -127,6 +128,7 @@ class WriterClient:
                 if self._stream is stream:  # said once, by the first request to learn it
                     self._stream = None
                     self._retry_at = time.monotonic() + RETRY_AFTER
+                    self._away = True
                     logger.warning(
                         "the event writer went away; this worker stores its batches itself "
                         "until the writer is back"
@@ -149,13 +151,18 @@ class WriterClient:
                     reader, writer = await asyncio.open_unix_connection(self.socket_path)
                 except OSError as err:
                     self._retry_at = time.monotonic() + RETRY_AFTER
-                    logger.warning(
-                        "cannot reach the event writer at %s (%s); this worker stores its "
-                        "batches itself for now",
-                        self.socket_path,
-                        err.strerror or err,
-                    )
+                    if not self._away:  # said once until the writer answers again
+                        self._away = True
+                        logger.warning(
+                            "cannot reach the event writer at %s (%s); this worker stores "
+                            "its batches itself until it can",
+                            self.socket_path,
+                            err.strerror or err,
+                        )
                     return None
+                if self._away:
+                    self._away = False
+                    logger.warning("the event writer is back; it stores this worker's batches")
                 self._stream = _Stream(reader, writer)
         return self._stream
 

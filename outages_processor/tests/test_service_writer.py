@@ -393,19 +393,52 @@ def test_without_a_writer_each_process_stores_its_own(tmp_path: Path) -> None:
 
 
 def test_a_writer_that_cannot_be_reached_is_tried_again_later(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A socket nobody listens on: stored here, one warning, no second try within a second."""
+    """A socket nobody listens on: stored here, and said once however often it is tried."""
+    monkeypatch.setattr(writer_client, "RETRY_AFTER", 0.0)  # every batch tries again
     caplog.set_level(logging.WARNING)
     with EventStore(tmp_path / "outages.db") as store:
         local = _CountingCommitter(store)
         client = WriterClient(str(tmp_path / "none.sock"), local)
-        asyncio.run(_ingest_all(client, _random_batches(6, 3)))
-        asyncio.run(_ingest_all(client, _random_batches(7, 3)))
+
+        async def run() -> None:
+            for batch in _random_batches(6, 5):
+                await client.ingest(batch)
+
+        asyncio.run(run())
         local.close()
-        assert local.taken == 6
+        assert local.taken == 5
     warnings = [r.getMessage() for r in caplog.records if "cannot reach" in r.getMessage()]
     assert len(warnings) == 1, warnings
+
+
+@needs_proc
+def test_a_writer_reached_again_is_said_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unreachable, then listening: one warning each way, then the writer stores again."""
+    monkeypatch.setattr(writer_client, "RETRY_AFTER", 0.0)
+    caplog.set_level(logging.WARNING)
+    database = tmp_path / "outages.db"
+    with writer_running(str(database)) as socket_path, EventStore(database) as store:
+        assert socket_path is not None
+        local = _CountingCommitter(store)
+        client = WriterClient(socket_path + ".elsewhere", local)
+
+        async def run() -> None:
+            for batch in _random_batches(9, 3):
+                await client.ingest(batch)
+            client.socket_path = socket_path  # as when the writer listens again
+            for batch in _random_batches(10, 3):
+                await client.ingest(batch)
+            await client.aclose()
+
+        asyncio.run(run())
+        local.close()
+        assert local.taken == 3
+    said = [r.getMessage() for r in caplog.records if r.name == writer_client.__name__]
+    assert len(said) == 2 and "cannot reach" in said[0] and "is back" in said[1], said
 
 
 def test_a_writer_that_cannot_use_the_database_says_why(tmp_path: Path) -> None:
