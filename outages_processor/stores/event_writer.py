@@ -11,17 +11,16 @@ page cache of the others (SQLite reads again a database another connection chang
 the writers queued for the write lock. Measured in-process on 200,000 records in batches of
 100, two writing processes used 1.9x the CPU a record of one.
 
-The process (``python -m outages_processor.stores.event_writer --events-db DB --socket
-PATH``) prints ``ready`` once it listens, or one line saying why it cannot start, and stops
-(after storing what it was given) on SIGTERM, SIGINT, or the end of its standard input (its
-parent is gone). :func:`writer_running` starts it on a socket in a private temporary folder
-(mode 0700), starts it again a second after it dies (the workers store their batches
-themselves meanwhile), and closes its input when the block ends.
+The process (:mod:`~outages_processor.stores._writer_main`) runs :func:`serve_writer`: it
+tells its parent when it listens, or why it cannot start, and stops (after storing what it
+was given) on SIGTERM, SIGINT, or the end of its standard input (its parent is gone).
+:func:`writer_running` starts it on a socket in a private temporary folder (mode 0700),
+starts it again a second after it dies (the workers store their batches themselves
+meanwhile), and closes its input when the block ends.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import functools
@@ -33,30 +32,41 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from typing import IO, Final
 
-from outages_processor.errors import EventStoreError, OutagesError
+from outages_processor.errors import EventStoreError
 from outages_processor.models.events import IngestResult
 from outages_processor.stores.event_store import EventStore
 from outages_processor.stores.group_commit import GroupCommitter
-from outages_processor.stores.writer_wire import WireError, read_frame, reply_frame, request_of
+from outages_processor.stores.writer_wire import (
+    WireError,
+    read_frame,
+    read_start,
+    reply_frame,
+    request_of,
+)
 
-__all__ = ["READY", "main", "serve_writer", "writer_running"]
+__all__ = ["WRITER_MODULE", "serve_writer", "writer_running"]
 
 logger = logging.getLogger(__name__)
 
-READY = "ready"
-"""The line printed once the socket listens."""
+WRITER_MODULE = "outages_processor.stores._writer_main"
+"""What the writer process runs (``python -m``)."""
 STOP_TIMEOUT: Final = 60.0
 """Seconds the writer may take to store what it was given, once asked to stop."""
 RESTART_AFTER: Final = 1.0
 """Seconds between a writer's death and its restart."""
 
 
-async def serve_writer(events_db: str, socket_path: str) -> None:
+async def serve_writer(
+    events_db: str, socket_path: str, on_ready: Callable[[], None] = lambda: None
+) -> None:
     """Listen on ``socket_path`` and store every batch sent into ``events_db``, until stopped.
+
+    ``on_ready`` is called once the socket listens. Stops (after storing what it was given)
+    on SIGTERM, SIGINT, or the end of standard input (the parent is gone).
 
     Raises:
         EventStoreError: the database cannot be used.
@@ -88,7 +98,7 @@ async def serve_writer(events_db: str, socket_path: str) -> None:
             os.unlink(socket_path)
         server = await asyncio.start_unix_server(serve_one, path=socket_path)
         os.chmod(socket_path, 0o600)
-        print(READY, flush=True)
+        on_ready()
         await stop.wait()
         server.close()
         for reader in readers:  # read no more requests; answer those taken, then close
@@ -184,25 +194,6 @@ def _send(writer: asyncio.StreamWriter, frame: bytes) -> None:
         writer.write(frame)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the writer; 0 when stopped, 2 (after one line saying why) when it cannot start."""
-    parser = argparse.ArgumentParser(
-        prog="python -m outages_processor.stores.event_writer",
-        description="The event writer of process_outages serve.",
-    )
-    parser.add_argument("--events-db", required=True, help="The event database.")
-    parser.add_argument("--socket", required=True, help="The Unix socket to listen on.")
-    options = parser.parse_args(argv)
-    logging.basicConfig(format="%(levelname)s: %(message)s")
-    try:
-        asyncio.run(serve_writer(options.events_db, options.socket))
-    except (OutagesError, OSError) as err:
-        # On standard output, where the parent waits for READY: it reports the reason.
-        print(f"the event writer cannot start: {err}", flush=True)
-        return 2
-    return 0
-
-
 class _Supervisor:
     """One writer process at a time on ``socket_path``, restarted when it dies."""
 
@@ -215,25 +206,25 @@ class _Supervisor:
         self._watch = threading.Thread(target=self._restart_when_dead, daemon=True)
         self._watch.start()
 
-    def _start(self) -> subprocess.Popen[str]:
+    def _start(self) -> subprocess.Popen[bytes]:
         """A new writer, once it listens.
 
         Raises:
             EventStoreError: it cannot start (its reason in the message).
         """
-        command = [
-            sys.executable, "-m", __name__,
-            "--events-db", self.events_db, "--socket", self.socket_path,
-        ]  # fmt: skip
+        command = [sys.executable, "-m", WRITER_MODULE, self.events_db, self.socket_path]
         process = subprocess.Popen(  # pylint: disable=consider-using-with  # lives on
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE
         )
-        stdout: IO[str] = process.stdout  # type: ignore[assignment]  # PIPE above
-        line = stdout.readline().strip()
-        if line != READY:
+        stdout: IO[bytes] = process.stdout  # type: ignore[assignment]  # PIPE above
+        try:
+            failure = read_start(stdout)
+        except WireError as err:
+            failure = str(err)
+        if failure is not None:
             _close(process)
             process.wait()
-            raise EventStoreError(line or f"the event writer exited ({process.returncode})")
+            raise EventStoreError(failure)
         return process
 
     def _restart_when_dead(self) -> None:
@@ -266,7 +257,7 @@ class _Supervisor:
         self._watch.join()
 
 
-def _close(process: subprocess.Popen[str]) -> None:
+def _close(process: subprocess.Popen[bytes]) -> None:
     """Close our ends of the process's pipes."""
     for stream in (process.stdin, process.stdout):
         if stream is not None:
@@ -296,7 +287,3 @@ def writer_running(events_db: str) -> Iterator[str | None]:
             supervisor.stop()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -8,6 +8,10 @@ no code runs on reading, and it is the quickest codec of ints, strings, lists an
   -> [µs]`` (what :class:`~outages_processor.models.events.RecordBatch` holds);
 * the writer answers ``(request_id, 0, (new, duplicate, created, extended, merged))``, or
   ``(request_id, 1, kind, message)`` when the batch was not stored (the error's class name).
+
+The writer process also tells its parent, on its standard output, whether it started: one
+frame holding ``""`` once it listens, or why it cannot start (:func:`start_frame`,
+:func:`read_start`).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import marshal
 import struct
-from typing import Any, Final
+from typing import IO, Any, Final
 
 from outages_processor.errors import (
     EventStoreBusyError,
@@ -30,10 +34,12 @@ __all__ = [
     "WireError",
     "error_of",
     "read_frame",
+    "read_start",
     "reply_frame",
     "request_frame",
     "request_of",
     "result_of",
+    "start_frame",
 ]
 
 MAX_FRAME: Final = 256 << 20
@@ -52,6 +58,31 @@ class WireError(Exception):
 def _frame(value: Any) -> bytes:
     payload = marshal.dumps(value)
     return _LENGTH.pack(len(payload)) + payload
+
+
+def start_frame(failure: str | None) -> bytes:
+    """The frame that tells the parent the writer listens (None), or why it cannot start."""
+    return _frame(failure or "")
+
+
+def read_start(stream: IO[bytes]) -> str | None:
+    """What a writer said of its start: None once it listens, else why it cannot start.
+
+    Raises:
+        WireError: it said nothing (it exited first) or something else.
+    """
+    header = stream.read(_LENGTH.size)
+    if len(header) < _LENGTH.size:
+        raise WireError("the event writer exited before it listened")
+    (length,) = _LENGTH.unpack(header)
+    payload = stream.read(min(length, MAX_FRAME))
+    try:
+        message = marshal.loads(payload)
+    except (EOFError, ValueError, TypeError):
+        message = None
+    if not isinstance(message, str):
+        raise WireError("the event writer said something else than whether it started")
+    return message or None
 
 
 def request_frame(request_id: int, batch: RecordBatch) -> bytes:

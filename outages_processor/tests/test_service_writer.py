@@ -43,6 +43,7 @@ from outages_processor.stores.writer_wire import (
     MAX_FRAME,
     WireError,
     read_frame,
+    read_start,
     reply_frame,
     request_frame,
     request_of,
@@ -208,7 +209,7 @@ def _writer_pid(socket_path: str) -> int:
                 command = (entry / "cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if b"outages_processor.stores.event_writer" in command and (
+            if event_writer.WRITER_MODULE.encode() in command and (
                 socket_path.encode() in command
             ):
                 return int(entry.name)
@@ -336,7 +337,10 @@ def _pid_or_none(socket_path: str) -> int | None:
 
 
 @needs_proc
-def test_a_stream_closed_under_a_request_leaves_it_to_the_worker(tmp_path: Path) -> None:
+@pytest.mark.parametrize("end", ["abort", "close"])
+def test_a_stream_closed_under_a_request_leaves_it_to_the_worker(
+    tmp_path: Path, end: str
+) -> None:
     """uvloop: the stream closed before its reader noticed; the request is stored here."""
     uvloop = pytest.importorskip("uvloop")
     database = tmp_path / "outages.db"
@@ -348,7 +352,7 @@ def test_a_stream_closed_under_a_request_leaves_it_to_the_worker(tmp_path: Path)
             await client.ingest(RecordBatch({"c": {"led": [0]}}))  # opens the stream
             stream = client._stream  # pylint: disable=protected-access
             assert stream is not None
-            stream.writer.transport.abort()  # as a reset does
+            getattr(stream.writer.transport, end)()  # abort: as a reset does
             await asyncio.sleep(0)  # the handle closes; its reader has not run yet
             result = await client.ingest(RecordBatch({"c": {"led": [MINUTE]}}))
             await client.aclose()
@@ -392,8 +396,9 @@ def test_without_a_writer_each_process_stores_its_own(tmp_path: Path) -> None:
         assert local.taken == 5 and len(results) == 5
 
 
+@pytest.mark.parametrize("tries", [1, 2, 5])
 def test_a_writer_that_cannot_be_reached_is_tried_again_later(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, tries: int
 ) -> None:
     """A socket nobody listens on: stored here, and said once however often it is tried."""
     monkeypatch.setattr(writer_client, "RETRY_AFTER", 0.0)  # every batch tries again
@@ -403,12 +408,12 @@ def test_a_writer_that_cannot_be_reached_is_tried_again_later(
         client = WriterClient(str(tmp_path / "none.sock"), local)
 
         async def run() -> None:
-            for batch in _random_batches(6, 5):
+            for batch in _random_batches(6, tries):
                 await client.ingest(batch)
 
         asyncio.run(run())
         local.close()
-        assert local.taken == 5
+        assert local.taken == tries
     warnings = [r.getMessage() for r in caplog.records if "cannot reach" in r.getMessage()]
     assert len(warnings) == 1, warnings
 
@@ -527,7 +532,7 @@ def _writer_of(log: Path | None) -> int:
                 stderr = os.readlink(entry / "fd" / "2")
             except OSError:
                 continue
-            if b"outages_processor.stores.event_writer" in command and stderr == str(log):
+            if event_writer.WRITER_MODULE.encode() in command and stderr == str(log):
                 return int(entry.name)
     raise AssertionError("the server has no writer")
 
@@ -542,12 +547,12 @@ def test_a_writer_whose_parent_is_gone_removes_its_socket(tmp_path: Path, ending
     folder.mkdir(mode=0o700)
     socket_path = folder / "writer.sock"
     writer = subprocess.Popen(  # pylint: disable=consider-using-with
-        [sys.executable, "-m", "outages_processor.stores.event_writer",
-         "--events-db", str(tmp_path / "outages.db"), "--socket", str(socket_path)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        [sys.executable, "-m", event_writer.WRITER_MODULE,
+         str(tmp_path / "outages.db"), str(socket_path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
     )  # fmt: skip
     assert writer.stdout is not None and writer.stdin is not None
-    assert writer.stdout.readline().strip() == event_writer.READY
+    assert read_start(writer.stdout) is None  # it listens
     assert socket_path.is_socket()
     if ending == "input":
         writer.stdin.close()
