@@ -30,16 +30,15 @@ class Resources:
     Attributes:
         settings: the service's settings.
         events: the event store.
-        committer: this process's writer of the event store (group commit).
         writer: what ``POST /outages`` stores through: the service's writer process when
-            there is one (``settings.writer_socket``), else ``committer``.
+            there is one (``settings.writer_socket``), else this process's own group
+            committer (``writer.local``).
         status: the status store.
         reports: the report service (states in ``settings.reports_dir``).
     """
 
     settings: ServiceSettings
     events: EventStore
-    committer: GroupCommitter
     writer: WriterClient
     status: StatusStore
     reports: ReportService
@@ -61,12 +60,10 @@ class Resources:
         except BaseException:
             events.close()
             raise
-        committer = GroupCommitter(events)
         return cls(
             settings=settings,
             events=events,
-            committer=committer,
-            writer=WriterClient(settings.writer_socket, committer),
+            writer=WriterClient(settings.writer_socket, GroupCommitter(events)),
             status=status,
             reports=ReportService(settings.reports_dir, workers=settings.report_workers),
         )
@@ -76,7 +73,7 @@ class Resources:
 
         Close :attr:`writer` first, on the event loop (:meth:`WriterClient.aclose`).
         """
-        self.committer.close()
+        self.writer.local.close()
         self.reports.close()
         self.status.close()
         self.events.close()
